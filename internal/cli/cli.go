@@ -1,0 +1,507 @@
+// Package cli is scimd's command line: serve, and the admin commands for tenants,
+// credentials, users and groups. cmd/scimd only calls Main.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/scimd/scimd/internal/credential"
+	"github.com/scimd/scimd/internal/httpapi"
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlite"
+)
+
+// Env carries what a command reads and writes, so that tests can run commands in process.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Ready, if set, receives the listening address once serve accepts connections.
+	Ready func(addr string)
+}
+
+const usage = `scimd: a SCIM 2.0 provisioning server
+
+usage:
+  scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host]
+  scimd tenant create NAME | tenant list
+  scimd credential create --tenant NAME | credential list [--tenant NAME] | credential revoke ID
+  scimd user list --tenant NAME [--role ROLE]
+  scimd group list --tenant NAME
+
+Every command takes --db and --json; every flag can also be set as SCIMD_<FLAG>
+(e.g. SCIMD_DB, SCIMD_BASE_URL).
+`
+
+// Main runs a command and returns the process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	err := run(ctx, args, env)
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, usage)
+		return 0
+	}
+	fmt.Fprintln(env.Stderr, "scimd: "+strings.ReplaceAll(err.Error(), "\n", " "))
+	return 1
+}
+
+func run(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return serve(ctx, args, env)
+	}
+	cmd, rest := args[0], args[1:]
+	sub := ""
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		sub, rest = rest[0], rest[1:]
+	}
+	switch cmd + " " + sub {
+	case "serve ":
+		return serve(ctx, rest, env)
+	case "tenant create":
+		return tenantCreate(ctx, rest, env)
+	case "tenant list":
+		return tenantList(ctx, rest, env)
+	case "credential create":
+		return credentialCreate(ctx, rest, env)
+	case "credential list":
+		return credentialList(ctx, rest, env)
+	case "credential revoke":
+		return credentialRevoke(ctx, rest, env)
+	case "user list":
+		return userList(ctx, rest, env)
+	case "group list":
+		return groupList(ctx, rest, env)
+	case "help ", "-h ", "--help ":
+		return flag.ErrHelp
+	}
+	return fmt.Errorf("unknown command %q; run 'scimd help'", strings.TrimSpace(cmd+" "+sub))
+}
+
+// common are the flags every command has.
+type common struct {
+	db   string
+	json bool
+}
+
+func newFlags(name string, env Env, c *common) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.db, "db", "scimd.db", "SQLite file path (or, later, a postgres:// URL)")
+	fs.BoolVar(&c.json, "json", false, "print JSON")
+	return fs
+}
+
+// parse applies SCIMD_* environment variables as defaults, then the arguments, and
+// returns the positional arguments.
+func parse(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "SCIMD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := env.Getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	// Allow flags after positional arguments ("tenant create acme --json").
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%s: %w", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, errors.New("the PostgreSQL store is not available in this version; use a SQLite file path")
+	}
+	return sqlite.Open(ctx, dsn)
+}
+
+func serve(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("serve", env, &c)
+	addr := fs.String("addr", ":8080", "listen address")
+	baseURL := fs.String("base-url", "", "public base URL (scheme and host) used in meta.location")
+	if _, err := parse(fs, args, env); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	if err := bootstrap(ctx, st, *addr, *baseURL, env); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	logger.Info("serving SCIM", "addr", ln.Addr().String(), "db", c.db)
+	if env.Ready != nil {
+		env.Ready(ln.Addr().String())
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Finish the requests under way; their writes are acknowledged only once committed.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logger.Info("shutting down")
+	return srv.Shutdown(shutdownCtx)
+}
+
+// bootstrap creates tenant "default" and a credential on the first start with an empty
+// store, and prints, once, what an admin pastes into the identity provider.
+func bootstrap(ctx context.Context, st store.Store, addr, baseURL string, env Env) error {
+	tenants, err := st.Tenants(ctx)
+	if err != nil || len(tenants) > 0 {
+		return err
+	}
+	t, err := st.CreateTenant(ctx, "default")
+	if err != nil {
+		return err
+	}
+	issued := credential.New(t.ID, time.Now().UTC())
+	if err := st.CreateCredential(ctx, issued.Credential); err != nil {
+		return err
+	}
+	if baseURL == "" {
+		host := addr
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		baseURL = "http://" + host
+	}
+	fmt.Fprintf(env.Stdout, `First start: created tenant "default" and its credential. Paste into your identity provider
+(shown only now; only a hash of the secret is stored):
+
+  SCIM connector base URL:  %s%s
+  Basic auth user name:     %s
+  Basic auth password:      %s
+  Bearer token:             %s
+
+`, strings.TrimRight(baseURL, "/"), httpapi.Prefix, issued.Credential.ID, issued.Password, issued.Bearer)
+	return nil
+}
+
+func withStore(ctx context.Context, c common, fn func(store.Store) error) error {
+	st, err := openStore(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func tenantCreate(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("tenant create", env, &c)
+	pos, err := parse(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return errors.New("usage: scimd tenant create NAME")
+	}
+	return withStore(ctx, c, func(st store.Store) error {
+		t, err := st.CreateTenant(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return printJSON(env.Stdout, map[string]any{"id": t.ID, "name": t.Name, "created": t.Created})
+		}
+		fmt.Fprintf(env.Stdout, "created tenant %s (%s)\n", t.Name, t.ID)
+		return nil
+	})
+}
+
+func tenantList(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("tenant list", env, &c)
+	if _, err := parse(fs, args, env); err != nil {
+		return err
+	}
+	return withStore(ctx, c, func(st store.Store) error {
+		ts, err := st.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			out := []map[string]any{}
+			for _, t := range ts {
+				out = append(out, map[string]any{"id": t.ID, "name": t.Name, "created": t.Created})
+			}
+			return printJSON(env.Stdout, out)
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tID\tCREATED")
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.ID, t.Created.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	})
+}
+
+func tenantFlag(ctx context.Context, st store.Store, name string) (store.Tenant, error) {
+	if name == "" {
+		return store.Tenant{}, errors.New("--tenant is required")
+	}
+	t, err := st.TenantByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, fmt.Errorf("no tenant named %q", name)
+	}
+	return t, err
+}
+
+func credentialCreate(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("credential create", env, &c)
+	tenant := fs.String("tenant", "", "tenant name")
+	if _, err := parse(fs, args, env); err != nil {
+		return err
+	}
+	return withStore(ctx, c, func(st store.Store) error {
+		t, err := tenantFlag(ctx, st, *tenant)
+		if err != nil {
+			return err
+		}
+		issued := credential.New(t.ID, time.Now().UTC())
+		if err := st.CreateCredential(ctx, issued.Credential); err != nil {
+			return err
+		}
+		if c.json {
+			return json.NewEncoder(env.Stdout).Encode(struct {
+				Tenant   string `json:"tenant"`
+				ID       string `json:"id"`
+				Username string `json:"username"`
+				Password string `json:"password"`
+				Bearer   string `json:"bearer"`
+			}{t.Name, issued.Credential.ID, issued.Credential.ID, issued.Password, issued.Bearer})
+		}
+		fmt.Fprintf(env.Stdout, "tenant:    %s\nid:        %s\nusername:  %s\npassword:  %s\nbearer:    %s\n(the secret is shown only now)\n",
+			t.Name, issued.Credential.ID, issued.Credential.ID, issued.Password, issued.Bearer)
+		return nil
+	})
+}
+
+func credentialList(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("credential list", env, &c)
+	tenant := fs.String("tenant", "", "only this tenant's credentials")
+	if _, err := parse(fs, args, env); err != nil {
+		return err
+	}
+	return withStore(ctx, c, func(st store.Store) error {
+		tenantID := ""
+		if *tenant != "" {
+			t, err := tenantFlag(ctx, st, *tenant)
+			if err != nil {
+				return err
+			}
+			tenantID = t.ID
+		}
+		creds, err := st.Credentials(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			out := []map[string]any{}
+			for _, cr := range creds {
+				out = append(out, map[string]any{"id": cr.ID, "tenant": cr.TenantName, "created": cr.Created, "revoked": cr.Revoked})
+			}
+			return printJSON(env.Stdout, out)
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tTENANT\tCREATED\tREVOKED")
+		for _, cr := range creds {
+			revoked := "-"
+			if cr.Revoked != nil {
+				revoked = cr.Revoked.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cr.ID, cr.TenantName, cr.Created.Format(time.RFC3339), revoked)
+		}
+		return tw.Flush()
+	})
+}
+
+func credentialRevoke(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("credential revoke", env, &c)
+	pos, err := parse(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: scimd credential revoke ID")
+	}
+	return withStore(ctx, c, func(st store.Store) error {
+		if err := st.RevokeCredential(ctx, pos[0]); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no credential %q", pos[0])
+			}
+			return err
+		}
+		if c.json {
+			return printJSON(env.Stdout, map[string]any{"id": pos[0], "revoked": true})
+		}
+		fmt.Fprintf(env.Stdout, "revoked %s\n", pos[0])
+		return nil
+	})
+}
+
+func userList(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("user list", env, &c)
+	tenant := fs.String("tenant", "", "tenant name")
+	role := fs.String("role", "", "only users holding this role (group displayName)")
+	if _, err := parse(fs, args, env); err != nil {
+		return err
+	}
+	return withStore(ctx, c, func(st store.Store) error {
+		t, err := tenantFlag(ctx, st, *tenant)
+		if err != nil {
+			return err
+		}
+		q := store.ListQuery{StartIndex: 1, Count: 1000, WithGroups: true}
+		if *role != "" {
+			rt := scim.NewUserResourceType()
+			f := &scim.CompareFilter{Path: scim.AttrPath{Name: "groups", Sub: "display"}, Op: scim.OpEq, Value: *role}
+			if err := scim.ResolveFilter(rt, f); err != nil {
+				return err
+			}
+			q.Filter = f
+		}
+		type row struct {
+			ID       string   `json:"id"`
+			UserName string   `json:"userName"`
+			Active   bool     `json:"active"`
+			Roles    []string `json:"roles"`
+		}
+		rows := []row{}
+		for {
+			page, err := st.ListUsers(ctx, t.ID, q)
+			if err != nil {
+				return err
+			}
+			for _, u := range page.Items {
+				r := row{ID: u.ID, UserName: u.Data.String("userName"), Active: true, Roles: []string{}}
+				if a, ok := u.Data["active"].(bool); ok {
+					r.Active = a
+				}
+				for _, g := range u.Groups {
+					r.Roles = append(r.Roles, g.DisplayName)
+				}
+				rows = append(rows, r)
+			}
+			q.StartIndex += len(page.Items)
+			if len(page.Items) == 0 || q.StartIndex > page.Total {
+				break
+			}
+		}
+		if c.json {
+			return printJSON(env.Stdout, rows)
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSERNAME\tACTIVE\tROLES")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", r.ID, r.UserName, r.Active, strings.Join(r.Roles, ","))
+		}
+		return tw.Flush()
+	})
+}
+
+func groupList(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("group list", env, &c)
+	tenant := fs.String("tenant", "", "tenant name")
+	if _, err := parse(fs, args, env); err != nil {
+		return err
+	}
+	return withStore(ctx, c, func(st store.Store) error {
+		t, err := tenantFlag(ctx, st, *tenant)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			ID          string `json:"id"`
+			DisplayName string `json:"displayName"`
+			Members     int    `json:"members"`
+		}
+		rows := []row{}
+		q := store.ListQuery{StartIndex: 1, Count: 1000}
+		for {
+			page, err := st.ListGroups(ctx, t.ID, q)
+			if err != nil {
+				return err
+			}
+			for _, g := range page.Items {
+				n := 0
+				if err := st.GroupMembers(ctx, t.ID, g.ID, func(store.Member) error { n++; return nil }); err != nil {
+					return err
+				}
+				rows = append(rows, row{ID: g.ID, DisplayName: g.Data.String("displayName"), Members: n})
+			}
+			q.StartIndex += len(page.Items)
+			if len(page.Items) == 0 || q.StartIndex > page.Total {
+				break
+			}
+		}
+		if c.json {
+			return printJSON(env.Stdout, rows)
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tDISPLAYNAME\tMEMBERS")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", r.ID, r.DisplayName, r.Members)
+		}
+		return tw.Flush()
+	})
+}

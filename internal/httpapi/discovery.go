@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/scimd/scimd/internal/scim"
+)
+
+// serviceProviderConfig states exactly what this server supports (RFC 7643 §5).
+func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
+	base := s.baseURL(r)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":          []string{scim.ServiceProviderConfigSchema},
+		"documentationUri": "https://github.com/scimd/scimd",
+		"patch":            map[string]any{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": s.opts.MaxResults},
+		"changePassword":   map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": false},
+		"etag":             map[string]any{"supported": true},
+		"authenticationSchemes": []map[string]any{
+			{"type": "httpbasic", "name": "HTTP Basic", "description": "The credential id as user name and its secret as password.", "primary": true},
+			{"type": "oauthbearertoken", "name": "Bearer token", "description": "The bearer token printed when the credential was created."},
+		},
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": base + "/ServiceProviderConfig"},
+	})
+	return nil
+}
+
+func (s *Server) resourceTypeJSON(base string, rt *scim.ResourceType) map[string]any {
+	exts := []map[string]any{}
+	for _, e := range rt.Extensions {
+		exts = append(exts, map[string]any{"schema": e.Schema.ID, "required": e.Required})
+	}
+	return map[string]any{
+		"schemas":          []string{scim.ResourceTypeSchema},
+		"id":               rt.ID,
+		"name":             rt.Name,
+		"endpoint":         rt.Endpoint,
+		"description":      rt.Description,
+		"schema":           rt.Schema.ID,
+		"schemaExtensions": exts,
+		"meta":             map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/" + rt.ID},
+	}
+}
+
+func listOf(items []map[string]any) map[string]any {
+	return map[string]any{
+		"schemas": []string{scim.ListResponseSchema}, "totalResults": len(items),
+		"itemsPerPage": len(items), "startIndex": 1, "Resources": items,
+	}
+}
+
+func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) error {
+	base := s.baseURL(r)
+	writeJSON(w, http.StatusOK, listOf([]map[string]any{s.resourceTypeJSON(base, s.users), s.resourceTypeJSON(base, s.groups)}))
+	return nil
+}
+
+func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) error {
+	for _, rt := range []*scim.ResourceType{s.users, s.groups} {
+		if strings.EqualFold(rt.ID, r.PathValue("id")) {
+			writeJSON(w, http.StatusOK, s.resourceTypeJSON(s.baseURL(r), rt))
+			return nil
+		}
+	}
+	return scim.NotFound("no resource type %q", r.PathValue("id"))
+}
+
+// allSchemas are the definitions the server validates with, published as they are.
+func (s *Server) allSchemas() []*scim.Schema {
+	out := []*scim.Schema{s.users.Schema}
+	for _, e := range s.users.Extensions {
+		out = append(out, e.Schema)
+	}
+	return append(out, s.groups.Schema)
+}
+
+func schemaJSON(base string, sc *scim.Schema) map[string]any {
+	return map[string]any{
+		"schemas": []string{scim.SchemaSchema}, "id": sc.ID, "name": sc.Name,
+		"description": sc.Description, "attributes": sc.Attributes,
+		"meta": map[string]any{"resourceType": "Schema", "location": base + "/Schemas/" + sc.ID},
+	}
+}
+
+func (s *Server) schemas(w http.ResponseWriter, r *http.Request) error {
+	base := s.baseURL(r)
+	var items []map[string]any
+	for _, sc := range s.allSchemas() {
+		items = append(items, schemaJSON(base, sc))
+	}
+	writeJSON(w, http.StatusOK, listOf(items))
+	return nil
+}
+
+func (s *Server) schema(w http.ResponseWriter, r *http.Request) error {
+	for _, sc := range s.allSchemas() {
+		if strings.EqualFold(sc.ID, r.PathValue("id")) {
+			writeJSON(w, http.StatusOK, schemaJSON(s.baseURL(r), sc))
+			return nil
+		}
+	}
+	return scim.NotFound("no schema %q", r.PathValue("id"))
+}

@@ -1,0 +1,287 @@
+// Package httpapi serves the SCIM 2.0 protocol (RFC 7644) over HTTP at /scim/v2: it
+// authenticates the tenant, decodes requests, calls the store and renders responses.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/scimd/scimd/internal/credential"
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// Prefix is where SCIM is served.
+const Prefix = "/scim/v2"
+
+// contentType is what every SCIM response carries (RFC 7644 §3.1).
+const contentType = "application/scim+json"
+
+// Options configure a Server.
+type Options struct {
+	// BaseURL is the public scheme and host (e.g. https://scim.example.com) used in
+	// meta.location; empty means taken from each request.
+	BaseURL string
+	// MaxResults caps a page (RFC 7644 §3.4.2.4 "count"); advertised as filter.maxResults.
+	MaxResults int
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+// Server is the SCIM HTTP API.
+type Server struct {
+	store   store.Store
+	opts    Options
+	users   *scim.ResourceType
+	groups  *scim.ResourceType
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New builds the API over a store.
+func New(st store.Store, opts Options) *Server {
+	if opts.MaxResults <= 0 {
+		opts.MaxResults = 1000
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 32 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	s := &Server{store: st, opts: opts, users: scim.NewUserResourceType(), groups: scim.NewGroupResourceType(), log: opts.Logger}
+	mux := http.NewServeMux()
+	route := func(pattern string, h handlerFunc) {
+		mux.Handle(pattern, s.authenticated(h))
+	}
+	route("GET "+Prefix+"/Users", s.listUsers)
+	route("POST "+Prefix+"/Users", s.createUser)
+	route("GET "+Prefix+"/Users/{id}", s.getUser)
+	route("PUT "+Prefix+"/Users/{id}", s.replaceUser)
+	route("PATCH "+Prefix+"/Users/{id}", s.patchUser)
+	route("DELETE "+Prefix+"/Users/{id}", s.deleteUser)
+	route("GET "+Prefix+"/Groups", s.listGroups)
+	route("POST "+Prefix+"/Groups", s.createGroup)
+	route("GET "+Prefix+"/Groups/{id}", s.getGroup)
+	route("PUT "+Prefix+"/Groups/{id}", s.replaceGroup)
+	route("PATCH "+Prefix+"/Groups/{id}", s.patchGroup)
+	route("DELETE "+Prefix+"/Groups/{id}", s.deleteGroup)
+	route("GET "+Prefix+"/ServiceProviderConfig", s.serviceProviderConfig)
+	route("GET "+Prefix+"/ResourceTypes", s.resourceTypes)
+	route("GET "+Prefix+"/ResourceTypes/{id}", s.resourceType)
+	route("GET "+Prefix+"/Schemas", s.schemas)
+	route("GET "+Prefix+"/Schemas/{id}", s.schema)
+	// Anything else under the prefix is a SCIM 404 (or 405), never an HTML page.
+	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
+		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
+	})
+	s.handler = mux
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// handlerFunc is a handler that returns its error; serve renders it in one place.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type tenantKey struct{}
+
+func tenantOf(ctx context.Context) string {
+	id, _ := ctx.Value(tenantKey{}).(string)
+	return id
+}
+
+// authenticated resolves the credential to its tenant, then runs h and renders its error.
+func (s *Server) authenticated(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenantID, err := s.authenticate(r)
+		if err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), tenantKey{}, tenantID))
+			err = h(w, r)
+		}
+		if err != nil {
+			s.renderError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (string, error) {
+	var id, secret string
+	if user, pass, ok := r.BasicAuth(); ok {
+		id, secret = user, pass
+	} else if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		var ok bool
+		if id, secret, ok = credential.SplitBearer(strings.TrimSpace(auth[7:])); !ok {
+			return "", scim.Unauthorized("malformed bearer token")
+		}
+	} else {
+		return "", scim.Unauthorized("authentication required: Basic or Bearer")
+	}
+	c, err := s.store.Credential(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		credential.Matches(store.Credential{}, secret) // same work whether or not the id exists
+		return "", scim.Unauthorized("invalid credentials")
+	}
+	if err != nil {
+		return "", err
+	}
+	if !credential.Matches(c, secret) || c.Revoked != nil {
+		return "", scim.Unauthorized("invalid credentials")
+	}
+	return c.TenantID, nil
+}
+
+// renderError writes the RFC 7644 §3.12 error envelope.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := scim.AsError(err)
+	switch {
+	case ok:
+	case errors.Is(err, store.ErrNotFound):
+		e = scim.NotFound("resource not found")
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			e = scim.Status(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", maxErr.Limit)
+			break
+		}
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = scim.Status(http.StatusInternalServerError, "internal error")
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="scimd", Bearer realm="scimd"`)
+	}
+	body := map[string]any{
+		"schemas": []string{scim.ErrorSchema},
+		// RFC 7644 §3.12: "status" is "The HTTP status code ... expressed as a JSON string".
+		"status": strconv.Itoa(e.Status),
+		"detail": e.Detail,
+	}
+	if e.ScimType != "" {
+		body["scimType"] = e.ScimType
+	}
+	writeJSON(w, e.Status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// readBody reads and parses a JSON request body. RFC 7644 §3.1 names
+// application/scim+json; application/json is accepted too, with or without parameters
+// such as charset, since identity providers send both.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/scim+json" && mt != "application/json") {
+			return nil, scim.Status(http.StatusUnsupportedMediaType, "Content-Type %q is not supported: use application/scim+json", ct)
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		return nil, err
+	}
+	return scim.DecodeJSON(data)
+}
+
+// baseURL is the absolute URL of the SCIM root for this request.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.opts.BaseURL != "" {
+		return s.opts.BaseURL + Prefix
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + Prefix
+}
+
+// etag renders a version as a weak entity tag (RFC 7644 §3.14).
+func etag(version int64) string {
+	return `W/"` + strconv.FormatInt(version, 10) + `"`
+}
+
+// checkIfMatch enforces If-Match on a write (RFC 7644 §3.14): a stale tag is 412.
+func checkIfMatch(r *http.Request, m store.Meta) error {
+	h := r.Header.Get("If-Match")
+	if h == "" {
+		return nil
+	}
+	if etagListMatches(h, m.Version) {
+		return nil
+	}
+	return scim.PreconditionFailed("the resource has changed: its version is %s", etag(m.Version))
+}
+
+// etagListMatches compares a header's entity tags with a version; weak and strong forms
+// of the same tag match, as clients echo either.
+func etagListMatches(header string, version int64) bool {
+	want := strconv.FormatInt(version, 10)
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" {
+			return true
+		}
+		t = strings.TrimPrefix(t, "W/")
+		if strings.Trim(t, `"`) == want {
+			return true
+		}
+	}
+	return false
+}
+
+// listParams reads startIndex and count (RFC 7644 §3.4.2.4) and the filter.
+func (s *Server) listParams(r *http.Request, rt *scim.ResourceType) (store.ListQuery, error) {
+	q := store.ListQuery{StartIndex: 1, Count: 100}
+	v := r.URL.Query()
+	if raw := v.Get("startIndex"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return q, scim.InvalidValue("startIndex must be an integer, got %q", raw)
+		}
+		// "A value less than 1 SHALL be interpreted as 1."
+		q.StartIndex = max(n, 1)
+	}
+	if raw := v.Get("count"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return q, scim.InvalidValue("count must be an integer, got %q", raw)
+		}
+		// "A negative value SHALL be interpreted as "0"."; above maxResults the page is
+		// cut to maxResults.
+		q.Count = min(max(n, 0), s.opts.MaxResults)
+	}
+	if v.Get("sortBy") != "" {
+		return q, scim.InvalidValue("sorting is not supported (see /ServiceProviderConfig)")
+	}
+	if raw := v.Get("filter"); raw != "" {
+		f, err := scim.ParseFilter(raw)
+		if err != nil {
+			return q, err
+		}
+		if err := scim.ResolveFilter(rt, f); err != nil {
+			return q, err
+		}
+		q.Filter = f
+	}
+	return q, nil
+}
+
+func projectionOf(r *http.Request, rt *scim.ResourceType) *scim.Projection {
+	v := r.URL.Query()
+	return scim.ParseProjection(rt, v.Get("attributes"), v.Get("excludedAttributes"))
+}

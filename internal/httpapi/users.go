@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+func (s *Server) respondUser(w http.ResponseWriter, r *http.Request, status int, u *store.User) error {
+	base := s.baseURL(r)
+	p := projectionOf(r, s.users)
+	return respondResource(w, status, base+"/Users/"+u.ID, u.Meta, func(o *objectWriter) error {
+		s.writeUser(o, base, u, p)
+		return nil
+	})
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	data, _, err := scim.NormalizeResource(s.users, body)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.CreateUser(r.Context(), tenantOf(r.Context()), data)
+	if err != nil {
+		return err
+	}
+	return s.respondUser(w, r, http.StatusCreated, u)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+	p := projectionOf(r, s.users)
+	u, err := s.store.GetUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p.Includes("groups", s.users.Schema.Attr("groups")))
+	if err != nil {
+		return err
+	}
+	// RFC 7644 §3.14: If-None-Match lets a client skip an unchanged resource.
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, u.Meta.Version) {
+		w.Header().Set("ETag", etag(u.Meta.Version))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	return s.respondUser(w, r, http.StatusOK, u)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.listParams(r, s.users)
+	if err != nil {
+		return err
+	}
+	p := projectionOf(r, s.users)
+	q.WithGroups = p.Includes("groups", s.users.Schema.Attr("groups"))
+	page, err := s.store.ListUsers(r.Context(), tenantOf(r.Context()), q)
+	if err != nil {
+		return err
+	}
+	base := s.baseURL(r)
+	return respondList(w, page.Total, q.StartIndex, len(page.Items), func(o *objectWriter, i int) error {
+		s.writeUser(o, base, page.Items[i], p)
+		return o.err
+	})
+}
+
+// replaceUser is PUT: the body replaces every writable attribute (RFC 7644 §3.5.1).
+func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	data, _, err := scim.NormalizeResource(s.users, body)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.UpdateUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), func(cur *store.User) (scim.Resource, error) {
+		if err := checkIfMatch(r, cur.Meta); err != nil {
+			return nil, err
+		}
+		return data, nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.respondUser(w, r, http.StatusOK, u)
+}
+
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	ops, err := scim.ParsePatch(s.users, body)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	u, err := s.store.UpdateUser(r.Context(), tenantOf(r.Context()), id, func(cur *store.User) (scim.Resource, error) {
+		if err := checkIfMatch(r, cur.Meta); err != nil {
+			return nil, err
+		}
+		return scim.ApplyPatch(s.users, id, cur.Data, ops)
+	})
+	if err != nil {
+		return err
+	}
+	return s.respondUser(w, r, http.StatusOK, u)
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	err := s.store.DeleteUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), func(m store.Meta) error {
+		return checkIfMatch(r, m)
+	})
+	if err != nil {
+		return err
+	}
+	return noContent(w, nil)
+}

@@ -1,0 +1,391 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+var groupRT = scim.NewGroupResourceType()
+
+type groupColumns struct {
+	displayName, displayNameFold string
+	externalID                   sql.NullString
+	doc                          []byte
+}
+
+func groupColumnsOf(data scim.Resource) (groupColumns, error) {
+	c := groupColumns{displayName: data.String("displayName")}
+	c.displayNameFold = store.Fold(c.displayName)
+	if ext := data.String("externalId"); ext != "" {
+		c.externalID = sql.NullString{String: ext, Valid: true}
+	}
+	doc, err := json.Marshal(data)
+	if err != nil {
+		return c, fmt.Errorf("encode group: %w", err)
+	}
+	c.doc = doc
+	return c, nil
+}
+
+// checkDisplayNameFree keeps displayName unique per tenant, case-insensitively: a group is
+// a role, and two roles of one name would be indistinguishable to the application.
+func checkDisplayNameFree(ctx context.Context, tx *sql.Tx, tenantID string, cols groupColumns, exceptID string) error {
+	var id string
+	err := tx.QueryRowContext(ctx, "SELECT id FROM groups WHERE tenant_id = ? AND display_name_fold = ?", tenantID, cols.displayNameFold).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && id == exceptID) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return scim.Conflict("displayName %q is already taken by group %s", cols.displayName, id)
+}
+
+func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Resource, members []string) (*store.Group, error) {
+	cols, err := groupColumnsOf(data)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	g := &store.Group{ID: store.NewID(), Data: data, Meta: store.Meta{Created: now, LastModified: now, Version: 1}}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := checkDisplayNameFree(ctx, tx, tenantID, cols, ""); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO groups (tenant_id, id, display_name, display_name_fold, external_id, created, modified, version, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`, tenantID, g.ID, cols.displayName, cols.displayNameFold, cols.externalID, now.UnixNano(), now.UnixNano(), cols.doc)
+		if err != nil {
+			return err
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		_, err = s.applyMemberOps(ctx, tx, tenantID, seq, []store.MemberOp{{Kind: store.MembersAdd, UserIDs: members}})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create group: %w", err)
+	}
+	return g, nil
+}
+
+const groupSelect = "SELECT g.seq, g.id, g.created, g.modified, g.version, g.doc FROM groups g"
+
+func scanGroup(sc interface{ Scan(...any) error }) (int64, *store.Group, error) {
+	var seq, created, modified int64
+	var doc []byte
+	g := &store.Group{}
+	if err := sc.Scan(&seq, &g.ID, &created, &modified, &g.Meta.Version, &doc); err != nil {
+		return 0, nil, err
+	}
+	g.Meta.Created = time.Unix(0, created).UTC()
+	g.Meta.LastModified = time.Unix(0, modified).UTC()
+	data, err := decodeDoc(doc)
+	if err != nil {
+		return 0, nil, err
+	}
+	g.Data = data
+	return seq, g, nil
+}
+
+func getGroup(ctx context.Context, q querier, tenantID, id string) (int64, *store.Group, error) {
+	seq, g, err := scanGroup(q.QueryRowContext(ctx, groupSelect+" WHERE g.tenant_id = ? AND g.id = ?", tenantID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, scim.NotFound("group %q not found", id)
+	}
+	return seq, g, err
+}
+
+func (s *Store) GetGroup(ctx context.Context, tenantID, id string) (*store.Group, error) {
+	_, g, err := getGroup(ctx, s.readDB, tenantID, id)
+	if err != nil {
+		return nil, fmt.Errorf("get group: %w", err)
+	}
+	return g, nil
+}
+
+func (s *Store) GroupMembers(ctx context.Context, tenantID, id string, each func(store.Member) error) error {
+	return s.readTx(ctx, func(tx *sql.Tx) error {
+		seq, _, err := getGroup(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT u.id, u.user_name FROM group_members m JOIN users u ON u.seq = m.user_seq
+			WHERE m.tenant_id = ? AND m.group_seq = ? ORDER BY m.user_seq`, tenantID, seq)
+		if err != nil {
+			return fmt.Errorf("group members: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m store.Member
+			if err := rows.Scan(&m.ID, &m.Display); err != nil {
+				return fmt.Errorf("group members: %w", err)
+			}
+			if err := each(m); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change func(*store.Group) (scim.Resource, []store.MemberOp, error)) (*store.Group, error) {
+	var out *store.Group
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		seq, cur, err := getGroup(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		data, ops, err := change(cur)
+		if err != nil {
+			return err
+		}
+		membersChanged, err := s.applyMemberOps(ctx, tx, tenantID, seq, ops)
+		if err != nil {
+			return err
+		}
+		dataChanged := !jsonEqual(cur.Data, data)
+		if !dataChanged && !membersChanged {
+			out = cur
+			return nil
+		}
+		now := s.now()
+		if dataChanged {
+			cols, err := groupColumnsOf(data)
+			if err != nil {
+				return err
+			}
+			if err := checkDisplayNameFree(ctx, tx, tenantID, cols, id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE groups SET display_name = ?, display_name_fold = ?, external_id = ?, modified = ?, version = version + 1, doc = ?
+				WHERE seq = ?`, cols.displayName, cols.displayNameFold, cols.externalID, now.UnixNano(), cols.doc, seq); err != nil {
+				return err
+			}
+			if cols.displayName != cur.Data.String("displayName") {
+				// Every member's "groups" attribute shows the new name.
+				if _, err := tx.ExecContext(ctx, `UPDATE users SET version = version + 1, modified = ?
+					WHERE seq IN (SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ?)`, now.UnixNano(), tenantID, seq); err != nil {
+					return err
+				}
+			}
+		} else if _, err := tx.ExecContext(ctx, "UPDATE groups SET modified = ?, version = version + 1 WHERE seq = ?", now.UnixNano(), seq); err != nil {
+			return err
+		}
+		cur.Data = data
+		cur.Meta.LastModified = now
+		cur.Meta.Version++
+		out = cur
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update group: %w", err)
+	}
+	return out, nil
+}
+
+// userSeqs maps user ids of the tenant to their seqs; an id that is not a user of this
+// tenant makes the whole request fail, naming it.
+// With strict false, unknown ids are skipped instead: removing a user who no longer exists
+// from a group is already done.
+func userSeqs(ctx context.Context, tx *sql.Tx, tenantID string, ids []string, strict bool) ([]int64, error) {
+	seqs := make([]int64, 0, len(ids))
+	found := make(map[string]int64, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := []any{tenantID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN ("+placeholders(len(chunk))+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var seq int64
+			if err := rows.Scan(&id, &seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[id] = seq
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		seq, ok := found[id]
+		if !ok {
+			if !strict {
+				continue
+			}
+			return nil, scim.InvalidValue("member %q is not a user of this tenant", id)
+		}
+		if !seen[seq] {
+			seen[seq] = true
+			seqs = append(seqs, seq)
+		}
+	}
+	return seqs, nil
+}
+
+// applyMemberOps changes membership rows only for the users named: the cost of adding or
+// removing one member does not depend on the group's size. It bumps the version of every
+// user whose "groups" changed.
+func (s *Store) applyMemberOps(ctx context.Context, tx *sql.Tx, tenantID string, groupSeq int64, ops []store.MemberOp) (bool, error) {
+	changed := false
+	now := s.now().UnixNano()
+	touch := func(userSeq int64) error {
+		changed = true
+		_, err := tx.ExecContext(ctx, "UPDATE users SET version = version + 1, modified = ? WHERE seq = ?", now, userSeq)
+		return err
+	}
+	for _, op := range ops {
+		seqs, err := userSeqs(ctx, tx, tenantID, op.UserIDs, op.Kind != store.MembersRemove)
+		if err != nil {
+			return false, err
+		}
+		switch op.Kind {
+		case store.MembersSet:
+			want := make(map[int64]bool, len(seqs))
+			for _, seq := range seqs {
+				want[seq] = true
+			}
+			rows, err := tx.QueryContext(ctx, "SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ?", tenantID, groupSeq)
+			if err != nil {
+				return false, err
+			}
+			var drop []int64
+			have := map[int64]bool{}
+			for rows.Next() {
+				var seq int64
+				if err := rows.Scan(&seq); err != nil {
+					rows.Close()
+					return false, err
+				}
+				have[seq] = true
+				if !want[seq] {
+					drop = append(drop, seq)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return false, err
+			}
+			for _, seq := range drop {
+				if _, err := tx.ExecContext(ctx, "DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ? AND user_seq = ?", tenantID, groupSeq, seq); err != nil {
+					return false, err
+				}
+				if err := touch(seq); err != nil {
+					return false, err
+				}
+			}
+			for _, seq := range seqs {
+				if have[seq] {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, "INSERT INTO group_members (tenant_id, group_seq, user_seq) VALUES (?, ?, ?)", tenantID, groupSeq, seq); err != nil {
+					return false, err
+				}
+				if err := touch(seq); err != nil {
+					return false, err
+				}
+			}
+		case store.MembersAdd, store.MembersRemove:
+			stmt := "INSERT OR IGNORE INTO group_members (tenant_id, group_seq, user_seq) VALUES (?, ?, ?)"
+			if op.Kind == store.MembersRemove {
+				stmt = "DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ? AND user_seq = ?"
+			}
+			for _, seq := range seqs {
+				res, err := tx.ExecContext(ctx, stmt, tenantID, groupSeq, seq)
+				if err != nil {
+					return false, err
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					if err := touch(seq); err != nil {
+						return false, err
+					}
+				}
+			}
+		}
+	}
+	return changed, nil
+}
+
+func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func(store.Meta) error) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		seq, cur, err := getGroup(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(cur.Meta); err != nil {
+				return err
+			}
+		}
+		// The role is taken from every member in this same transaction.
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET version = version + 1, modified = ?
+			WHERE seq IN (SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ?)`, s.now().UnixNano(), tenantID, seq); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ?", tenantID, seq); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM groups WHERE seq = ?", seq)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete group: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.Group], error) {
+	var page store.Page[*store.Group]
+	where := "g.tenant_id = ?"
+	args := []any{tenantID}
+	if q.Filter != nil {
+		cond, fargs, err := compileFilter(&groupsTable, groupRT, q.Filter)
+		if err != nil {
+			return page, err
+		}
+		where += " AND " + cond
+		args = append(args, fargs...)
+	}
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM groups g WHERE "+where, args...).Scan(&page.Total); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		if q.Count == 0 || q.StartIndex > page.Total {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, groupSelect+" WHERE "+where+" ORDER BY g.seq LIMIT ? OFFSET ?", append(args, q.Count, q.StartIndex-1)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			_, g, err := scanGroup(rows)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, g)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return page, fmt.Errorf("list groups: %w", err)
+	}
+	return page, nil
+}

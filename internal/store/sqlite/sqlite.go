@@ -1,0 +1,323 @@
+// Package sqlite is scimd's embedded store: one SQLite file, no other service. Writes go
+// through one writer that commits concurrent requests together (group commit).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/scimd/scimd/internal/store"
+)
+
+// maxBatch bounds how many requests share one commit.
+const maxBatch = 256
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	writeDB *sql.DB // one connection: SQLite allows one writer at a time
+	readDB  *sql.DB
+	jobs    chan *writeJob
+	stop    chan struct{}
+	done    chan struct{}
+	now     func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+type writeJob struct {
+	ctx context.Context
+	fn  func(tx *sql.Tx) error
+	err chan error
+}
+
+var registerOnce sync.Once
+
+// registerFunctions adds scim_fold, the case folding used for caseExact=false attributes,
+// so that SQL compares exactly as the Go code that fills the indexed columns does.
+func registerFunctions() error {
+	var err error
+	registerOnce.Do(func() {
+		err = sqlite.RegisterDeterministicScalarFunction("scim_fold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return store.Fold(v), nil
+			case []byte:
+				return store.Fold(string(v)), nil
+			}
+			return args[0], nil
+		})
+	})
+	return err
+}
+
+// Open opens (creating if needed) the database file at path and migrates its schema.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := registerFunctions(); err != nil {
+		return nil, fmt.Errorf("register sqlite functions: %w", err)
+	}
+	q := url.Values{}
+	// synchronous(FULL): a create is acknowledged only once it is on disk.
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	writeDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	writeDB.SetMaxOpenConns(1)
+	writeDB.SetMaxIdleConns(1)
+	writeDB.SetConnMaxLifetime(0)
+	if err := migrate(ctx, writeDB); err != nil {
+		writeDB.Close()
+		return nil, err
+	}
+	rq := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "query_only(1)", "cache_size(-8000)"} {
+		rq.Add("_pragma", p)
+	}
+	readDB, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		writeDB.Close()
+		return nil, fmt.Errorf("open %s for reading: %w", path, err)
+	}
+	readDB.SetMaxOpenConns(8)
+	readDB.SetMaxIdleConns(8)
+	s := &Store{
+		writeDB: writeDB, readDB: readDB,
+		jobs: make(chan *writeJob, maxBatch),
+		stop: make(chan struct{}), done: make(chan struct{}),
+		now: func() time.Time { return time.Now().UTC() },
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close stops the writer after the queued writes and closes the database.
+func (s *Store) Close() error {
+	close(s.stop)
+	<-s.done
+	return errors.Join(s.readDB.Close(), s.writeDB.Close())
+}
+
+// write runs fn in a write transaction and returns once that transaction is committed.
+// This is the one place where scimd changes data. fn runs inside a savepoint, so several
+// requests can share one transaction and one fsync while each still applies whole or not
+// at all: a request whose fn fails is rolled back to its savepoint alone.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	job := &writeJob{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	select {
+	case s.jobs <- job:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return errors.New("store is closed")
+	}
+	// Wait for the outcome even if ctx ends: the job may already be committed.
+	return <-job.err
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	for {
+		var first *writeJob
+		select {
+		case first = <-s.jobs:
+		case <-s.stop:
+			// Drain what was queued before the stop.
+			for {
+				select {
+				case j := <-s.jobs:
+					s.runBatch([]*writeJob{j})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*writeJob{first}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+func (s *Store) runBatch(batch []*writeJob) {
+	ctx := context.Background()
+	tx, err := s.writeDB.BeginTx(ctx, nil)
+	if err != nil {
+		for _, j := range batch {
+			j.err <- fmt.Errorf("begin transaction: %w", err)
+		}
+		return
+	}
+	results := make([]error, len(batch))
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+			results[i] = fmt.Errorf("savepoint: %w", err)
+			continue
+		}
+		results[i] = safeRun(j.fn, tx)
+		if results[i] != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO req"); err != nil {
+				// The transaction can no longer be trusted: fail the whole batch.
+				tx.Rollback()
+				for k, j := range batch {
+					if k == i {
+						j.err <- results[i]
+					} else {
+						j.err <- fmt.Errorf("rollback to savepoint: %w", err)
+					}
+				}
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE req"); err != nil {
+			results[i] = errors.Join(results[i], fmt.Errorf("release savepoint: %w", err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, j := range batch {
+			j.err <- fmt.Errorf("commit: %w", err)
+		}
+		return
+	}
+	for i, j := range batch {
+		j.err <- results[i]
+	}
+}
+
+// safeRun turns a panic in a request's change into that request's error, so that one bad
+// request cannot take down the writer and every request queued behind it.
+func safeRun(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in write: %v", r)
+		}
+	}()
+	return fn(tx)
+}
+
+// readTx runs fn in a read-only transaction, so that a count and a page see one snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		for _, stmt := range strings.Split(migrations[i], ";\n") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// migrations are applied in order; never edit one that has shipped, add another.
+var migrations = []string{`
+CREATE TABLE tenants (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL UNIQUE,
+	created INTEGER NOT NULL
+);
+CREATE TABLE credentials (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	secret_hash BLOB NOT NULL,
+	created INTEGER NOT NULL,
+	revoked INTEGER
+);
+CREATE INDEX credentials_tenant ON credentials(tenant_id);
+CREATE TABLE users (
+	seq INTEGER PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	id TEXT NOT NULL,
+	user_name TEXT NOT NULL,
+	user_name_fold TEXT NOT NULL,
+	external_id TEXT,
+	active INTEGER NOT NULL,
+	created INTEGER NOT NULL,
+	modified INTEGER NOT NULL,
+	version INTEGER NOT NULL,
+	doc TEXT NOT NULL
+);
+CREATE UNIQUE INDEX users_id ON users(tenant_id, id);
+CREATE UNIQUE INDEX users_name ON users(tenant_id, user_name_fold);
+CREATE INDEX users_external ON users(tenant_id, external_id);
+CREATE INDEX users_tenant ON users(tenant_id);
+CREATE TABLE user_emails (
+	tenant_id TEXT NOT NULL,
+	value_fold TEXT NOT NULL,
+	user_seq INTEGER NOT NULL REFERENCES users(seq) ON DELETE CASCADE,
+	PRIMARY KEY (tenant_id, value_fold, user_seq)
+) WITHOUT ROWID;
+CREATE INDEX user_emails_user ON user_emails(user_seq);
+CREATE TABLE groups (
+	seq INTEGER PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	id TEXT NOT NULL,
+	display_name TEXT NOT NULL,
+	display_name_fold TEXT NOT NULL,
+	external_id TEXT,
+	created INTEGER NOT NULL,
+	modified INTEGER NOT NULL,
+	version INTEGER NOT NULL,
+	doc TEXT NOT NULL
+);
+CREATE UNIQUE INDEX groups_id ON groups(tenant_id, id);
+CREATE UNIQUE INDEX groups_name ON groups(tenant_id, display_name_fold);
+CREATE INDEX groups_external ON groups(tenant_id, external_id);
+CREATE INDEX groups_tenant ON groups(tenant_id);
+CREATE TABLE group_members (
+	tenant_id TEXT NOT NULL,
+	group_seq INTEGER NOT NULL REFERENCES groups(seq) ON DELETE CASCADE,
+	user_seq INTEGER NOT NULL REFERENCES users(seq) ON DELETE CASCADE,
+	PRIMARY KEY (tenant_id, group_seq, user_seq)
+) WITHOUT ROWID;
+CREATE INDEX group_members_user ON group_members(tenant_id, user_seq, group_seq);
+`}

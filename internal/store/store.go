@@ -1,0 +1,138 @@
+// Package store defines what scimd keeps (tenants, credentials, users, groups and their
+// memberships) behind one small interface; each backend lives in a sub-package.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/scimd/scimd/internal/scim"
+)
+
+// ErrNotFound is returned for a tenant, credential or resource that does not exist (or
+// belongs to another tenant, which is the same thing to the caller).
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned when a tenant name is taken.
+var ErrExists = errors.New("already exists")
+
+// Tenant is one customer: every resource belongs to exactly one tenant.
+type Tenant struct {
+	ID      string
+	Name    string
+	Created time.Time
+}
+
+// Credential authenticates an identity provider as one tenant. Only a hash of its secret
+// is kept.
+type Credential struct {
+	ID         string // public: the Basic user name
+	TenantID   string
+	TenantName string
+	SecretHash []byte
+	Created    time.Time
+	Revoked    *time.Time
+}
+
+// Meta is what the store maintains about every resource (RFC 7643 §3.1 "meta").
+type Meta struct {
+	Created      time.Time
+	LastModified time.Time
+	Version      int64
+}
+
+// GroupRef is one group a user belongs to: a role the user holds.
+type GroupRef struct {
+	ID          string
+	DisplayName string
+}
+
+// User is a stored user: its attributes, and, when asked for, the groups it is in.
+type User struct {
+	ID     string
+	Data   scim.Resource
+	Meta   Meta
+	Groups []GroupRef
+}
+
+// Member is one member of a group as rendered: the user's id and display name.
+type Member struct {
+	ID      string
+	Display string
+}
+
+// Group is a stored group (a role).
+type Group struct {
+	ID   string
+	Data scim.Resource
+	Meta Meta
+}
+
+// MemberOpKind says what a MemberOp does to a group's member set.
+type MemberOpKind int
+
+const (
+	MembersAdd    MemberOpKind = iota // add these users (already members are kept)
+	MembersRemove                     // remove these users (non-members are ignored)
+	MembersSet                        // the group's members become exactly these users
+)
+
+// MemberOp is one change of a group's members; a request's ops apply in order.
+type MemberOp struct {
+	Kind    MemberOpKind
+	UserIDs []string
+}
+
+// ListQuery selects a page of resources. Filter is resolved against the resource type, or
+// nil for all. StartIndex is 1-based (RFC 7644 §3.4.2.4).
+type ListQuery struct {
+	Filter     scim.Filter
+	StartIndex int
+	Count      int
+	// WithGroups asks for each user's groups; WithMembers is not offered on lists, where a
+	// group's members are never loaded.
+	WithGroups bool
+}
+
+// Page is one page of a list together with the total number of matches.
+type Page[T any] struct {
+	Items []T
+	Total int
+}
+
+// Store is implemented by each backend. Every method that changes data runs in one
+// transaction: it applies whole or not at all.
+type Store interface {
+	CreateTenant(ctx context.Context, name string) (Tenant, error)
+	Tenants(ctx context.Context) ([]Tenant, error)
+	TenantByName(ctx context.Context, name string) (Tenant, error)
+	CreateCredential(ctx context.Context, c Credential) error
+	Credentials(ctx context.Context, tenantID string) ([]Credential, error)
+	RevokeCredential(ctx context.Context, id string) error
+	// Credential returns a credential with its tenant's name (revoked ones too).
+	Credential(ctx context.Context, id string) (Credential, error)
+
+	CreateUser(ctx context.Context, tenantID string, data scim.Resource) (*User, error)
+	GetUser(ctx context.Context, tenantID, id string, withGroups bool) (*User, error)
+	// UpdateUser reads the user, calls change on it inside the transaction and writes the
+	// resource change returns; an error from change aborts the update.
+	UpdateUser(ctx context.Context, tenantID, id string, change func(*User) (scim.Resource, error)) (*User, error)
+	// DeleteUser deletes the user and its memberships; check may veto (If-Match).
+	DeleteUser(ctx context.Context, tenantID, id string, check func(Meta) error) error
+	ListUsers(ctx context.Context, tenantID string, q ListQuery) (Page[*User], error)
+
+	// CreateGroup creates a group with the given members (user ids of the same tenant).
+	CreateGroup(ctx context.Context, tenantID string, data scim.Resource, members []string) (*Group, error)
+	GetGroup(ctx context.Context, tenantID, id string) (*Group, error)
+	// GroupMembers streams a group's members in a stable order without holding them all.
+	GroupMembers(ctx context.Context, tenantID, id string, each func(Member) error) error
+	// UpdateGroup reads the group, calls change inside the transaction, writes the resource
+	// it returns and applies its member ops in order. The group's version changes when its
+	// attributes or its members change.
+	UpdateGroup(ctx context.Context, tenantID, id string, change func(*Group) (scim.Resource, []MemberOp, error)) (*Group, error)
+	DeleteGroup(ctx context.Context, tenantID, id string, check func(Meta) error) error
+	ListGroups(ctx context.Context, tenantID string, q ListQuery) (Page[*Group], error)
+
+	Close() error
+}
