@@ -1,0 +1,117 @@
+// Package scimclient is a small SCIM 2.0 client shared by the tests, and later by the
+// conformance checker and the load tool: raw requests in, status and decoded JSON out.
+package scimclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Client talks to one SCIM base URL (ending in /scim/v2) with one credential.
+type Client struct {
+	BaseURL string
+	// Authorization is the Authorization header value sent with every request.
+	Authorization string
+	HTTP          *http.Client
+}
+
+// New returns a client using bearer authentication.
+func New(baseURL, bearer string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Authorization: "Bearer " + bearer, HTTP: http.DefaultClient}
+}
+
+// Basic returns the Authorization value for Basic authentication.
+func Basic(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+// Response is an HTTP response with its body read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body as a JSON object (numbers as json.Number).
+func (r *Response) JSON() (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode %d response %q: %w", r.Status, truncate(r.Body), err)
+	}
+	return m, nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
+}
+
+// Request is one request: body may be nil, a []byte or string sent as is, or a value
+// encoded as JSON.
+type Request struct {
+	Method string
+	Path   string // relative to BaseURL, e.g. "/Users?filter=…"
+	Body   any
+	Header http.Header
+	NoAuth bool
+}
+
+// Do sends a request with Content-Type application/scim+json when it has a body.
+func (c *Client) Do(ctx context.Context, method, path string, body any) (*Response, error) {
+	return c.Send(ctx, Request{Method: method, Path: path, Body: body})
+}
+
+// Send sends a request.
+func (c *Client) Send(ctx context.Context, req Request) (*Response, error) {
+	var rd io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, c.BaseURL+req.Path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if rd != nil {
+		hr.Header.Set("Content-Type", "application/scim+json; charset=utf-8")
+	}
+	hr.Header.Set("Accept", "application/scim+json")
+	if !req.NoAuth && c.Authorization != "" {
+		hr.Header.Set("Authorization", c.Authorization)
+	}
+	for k, vs := range req.Header {
+		hr.Header.Del(k)
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
+	resp, err := c.HTTP.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.Path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read body: %w", req.Method, req.Path, err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
