@@ -21,9 +21,9 @@ const (
 	defaultMaxFilterNodes  = 256
 )
 
-// DefaultFilterLimits are the limits ParseFilter and ParsePatchPath apply. They read the
-// underlying constants, not this variable, so it only documents them and serves callers
-// that want to start from the defaults.
+// DefaultFilterLimits are the limits ParseFilter and ParsePatchPath apply, for callers that
+// want to start from them. Those functions use constants of their own, so assigning to this
+// variable does not change them.
 var DefaultFilterLimits = FilterLimits{
 	MaxLength: defaultMaxFilterLength,
 	MaxDepth:  defaultMaxFilterDepth,

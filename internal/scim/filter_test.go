@@ -308,6 +308,8 @@ func TestParseFilterErrors(t *testing.T) {
 		{`emails[value[type eq "x"]]`, `position 13: value filters cannot be nested`},
 		{`emails[]`, `expected attribute path, "(" or "not", found "]"`},
 		{`title pr pr`, `expected "and", "or" or end of filter, found "pr"`},
+		// Long tokens are cut at a character boundary.
+		{`userName ` + strings.Repeat("é", 30), `found "` + strings.Repeat("é", 20) + `"…`},
 		// Positions count characters, not bytes.
 		{`displayName eq "é" xx`, `position 20: expected "and", "or" or end of filter, found "xx"`},
 		// Limits.
