@@ -158,12 +158,16 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 	defer st.Close()
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
-	if err := bootstrap(ctx, st, *addr, *baseURL, env); err != nil {
-		return err
-	}
+	// Listen before bootstrapping: the printed base URL then has the port actually bound
+	// (with --addr host:0 it printed port 0), and a start that cannot listen creates no
+	// tenant and prints no credential for a server that never ran.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if err := bootstrap(ctx, st, listenURLAddr(*addr, ln.Addr()), *baseURL, env); err != nil {
+		ln.Close()
+		return err
 	}
 	srv := &http.Server{
 		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger}),
@@ -189,6 +193,20 @@ func serve(ctx context.Context, args []string, env Env) error {
 	defer cancel()
 	logger.Info("shutting down")
 	return srv.Shutdown(shutdownCtx)
+}
+
+// listenURLAddr is the host:port to print for a listen address: the host as given (empty
+// becomes "localhost" in bootstrap) and the port actually bound.
+func listenURLAddr(addr string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	_, port, err2 := net.SplitHostPort(bound.String())
+	if err != nil || err2 != nil {
+		return addr
+	}
+	if host == "" {
+		return ":" + port
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // bootstrap creates tenant "default" and a credential on the first start with an empty

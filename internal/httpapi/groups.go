@@ -159,7 +159,10 @@ func splitMemberOps(ops []scim.PatchOperation) ([]scim.PatchOperation, []store.M
 			obj := op.Value.(map[string]any)
 			rest := map[string]any{}
 			for k, v := range obj {
-				if !strings.EqualFold(k, "members") {
+				// The key may be schema-qualified ("urn:…:core:2.0:Group:members", as a path
+				// may be); without this it reached ApplyPatch and was stored in the group's
+				// document instead of changing its members.
+				if urn, name := scim.SplitURN(k); !strings.EqualFold(name, "members") || (urn != "" && !strings.EqualFold(urn, scim.GroupSchema)) {
 					rest[k] = v
 					continue
 				}

@@ -11,6 +11,10 @@ type PatchOperation struct {
 	Op    string // "add", "replace" or "remove"
 	Path  *PatchPath
 	Value any
+
+	// echoed marks an operation made by ExpandPathless from a key of a path-less value,
+	// where clients echo read-only attributes of a GET (see applyOne).
+	echoed bool
 }
 
 // ParsePatch reads a PatchOp request body. Op names are matched case-insensitively because
@@ -63,14 +67,11 @@ func ParsePatch(rt *ResourceType, body map[string]any) ([]PatchOperation, error)
 				if strings.TrimSpace(s) == "" {
 					continue
 				}
-				p, err := ParsePatchPath(s)
+				p, err := parseResolvePath(rt, s)
 				if err != nil {
 					return nil, err
 				}
-				if err := ResolvePatchPath(rt, &p); err != nil {
-					return nil, err
-				}
-				op.Path = &p
+				op.Path = p
 			case "value":
 				op.Value, hasValue = v, true
 			}
@@ -125,7 +126,7 @@ func ExpandPathless(rt *ResourceType, op PatchOperation) ([]PatchOperation, erro
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, PatchOperation{Op: op.Op, Path: p, Value: iv})
+				out = append(out, PatchOperation{Op: op.Op, Path: p, Value: iv, echoed: true})
 			}
 			continue
 		}
@@ -133,20 +134,55 @@ func ExpandPathless(rt *ResourceType, op PatchOperation) ([]PatchOperation, erro
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, PatchOperation{Op: op.Op, Path: p, Value: v})
+		out = append(out, PatchOperation{Op: op.Op, Path: p, Value: v, echoed: true})
 	}
 	return out, nil
 }
 
 func resolvedPath(rt *ResourceType, s string) (*PatchPath, error) {
-	p, err := ParsePatchPath(s)
+	p, err := parseResolvePath(rt, s)
 	if err != nil {
 		return nil, InvalidValue("attribute %q in the PATCH value: %s", s, errDetail(err))
 	}
-	if err := ResolvePatchPath(rt, &p); err != nil {
-		return nil, InvalidValue("attribute %q in the PATCH value: %s", s, errDetail(err))
+	return p, nil
+}
+
+// parseResolvePath parses and resolves a PATCH path. An unqualified name that no core or
+// common attribute has but exactly one extension defines is taken as that extension's:
+// Microsoft Entra ID's documented manager update is {"op":"Add","path":"manager",…}
+// without the enterprise URN. Anything else fails as ResolvePatchPath says.
+func parseResolvePath(rt *ResourceType, s string) (*PatchPath, error) {
+	p, err := ParsePatchPath(s)
+	if err != nil {
+		return nil, err
 	}
-	return &p, nil
+	rerr := ResolvePatchPath(rt, &p)
+	if rerr == nil {
+		return &p, nil
+	}
+	if p.Attr.URN != "" || rt.FindAttr("", p.Attr.Name) != nil {
+		return nil, rerr
+	}
+	var owner *Schema
+	for _, e := range rt.Extensions {
+		if e.Schema.Attr(p.Attr.Name) != nil {
+			if owner != nil {
+				return nil, rerr // ambiguous
+			}
+			owner = e.Schema
+		}
+	}
+	if owner == nil {
+		return nil, rerr
+	}
+	q, err := ParsePatchPath(owner.ID + ":" + s)
+	if err != nil {
+		return nil, rerr
+	}
+	if err := ResolvePatchPath(rt, &q); err != nil {
+		return nil, rerr
+	}
+	return &q, nil
 }
 
 func errDetail(err error) string {
@@ -192,7 +228,11 @@ func applyOne(rt *ResourceType, id string, res Resource, op PatchOperation) erro
 		if strings.EqualFold(a.Name, "id") && op.Value == id {
 			return nil
 		}
-		if strings.EqualFold(a.Name, "meta") || strings.EqualFold(a.Name, "groups") {
+		// Echoed "meta" and "groups" keys of a path-less value are ignored like the rest
+		// of a GET's output. An explicit path naming them is a real attempt to change
+		// them, and a 200 that changes nothing would mislead the client: RFC 7644 §3.5.2,
+		// "a client MUST NOT modify an attribute that has mutability "readOnly"".
+		if op.echoed && (strings.EqualFold(a.Name, "meta") || strings.EqualFold(a.Name, "groups")) {
 			return nil
 		}
 		return BadRequest(ErrMutability, "attribute %q is %s and cannot be changed", p.Attr.String(), a.Mutability)

@@ -29,13 +29,13 @@ func parseAttrList(rt *ResourceType, list string) map[string]bool {
 		if i := strings.IndexByte(item, '['); i >= 0 {
 			item = item[:i] // emails[type eq "work"] selects the attribute
 		}
-		urn, rest := SplitURN(item)
-		if urn == "" {
-			if ext := rt.extensionByURN(item); ext != nil {
-				out[ext.ID] = true
-				continue
-			}
+		// A whole extension, named by its URN. SplitURN would cut it at its last colon
+		// ("…:2.0" and "User"), so it is recognised before splitting.
+		if ext := rt.extensionByURN(item); ext != nil {
+			out[ext.ID] = true
+			continue
 		}
+		urn, rest := SplitURN(item)
 		name, sub, _ := strings.Cut(rest, ".")
 		ra := rt.FindAttr(urn, name)
 		if ra == nil {
@@ -117,6 +117,12 @@ func (p *Projection) Project(rt *ResourceType, res Resource) Resource {
 	out := Resource{}
 	for k, v := range res {
 		if ext := rt.extensionByURN(k); ext != nil {
+			// RFC 7644 §3.9 lets attribute names be fully qualified URNs; excluding an
+			// extension's URN excludes all of its attributes, as including it includes
+			// them.
+			if p != nil && p.include == nil && p.exclude[ext.ID] {
+				continue
+			}
 			obj, _ := v.(map[string]any)
 			sub := map[string]any{}
 			for ak, av := range obj {

@@ -238,10 +238,12 @@ func normalizeSingle(a *Attribute, raw any, where string) (any, error) {
 	case TypeComplex:
 		obj, ok := raw.(map[string]any)
 		if !ok {
-			// A bare value for a complex attribute (Entra's manager "value" as a string, a
-			// member id as a string) is its "value" sub-attribute.
+			// A bare string for a complex attribute (Entra's manager "value" as a string, a
+			// member id as a string) is its "value" sub-attribute. Only a string: a number
+			// or boolean there (e.g. "emails": 5) is a wrong type, and RFC 7644 §3.12 makes
+			// that 400 invalidValue rather than a value silently turned into "5".
 			if vs := a.Sub("value"); vs != nil {
-				if _, isObj := raw.([]any); !isObj {
+				if _, isStr := raw.(string); isStr {
 					obj = map[string]any{"value": raw}
 					ok = true
 				}
@@ -254,6 +256,12 @@ func normalizeSingle(a *Attribute, raw any, where string) (any, error) {
 		for k, v := range obj {
 			sub := a.Sub(k)
 			if sub == nil {
+				continue
+			}
+			if sub.Mutability == ReadOnly || sub.Mutability == WriteOnly {
+				// RFC 7644 §3.5.1: readOnly values provided "SHALL be ignored", for
+				// sub-attributes too (the enterprise manager's displayName, RFC 7643 §4.3),
+				// as for top-level attributes in putNormalized.
 				continue
 			}
 			nv, err := normalizeSingle(sub, v, where+"."+sub.Name)

@@ -4,15 +4,22 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scimclient"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/store/sqlite"
 )
 
@@ -22,9 +29,67 @@ type Backend struct {
 	Open func(t testing.TB) store.Store
 }
 
-// Backends lists the stores to run a test against.
+// PostgresEnv names the environment variable that enables the PostgreSQL half of the tests.
+const PostgresEnv = "SCIMD_TEST_POSTGRES"
+
+// Backends lists the stores to run a test against. Without SCIMD_TEST_POSTGRES the
+// PostgreSQL backend is still listed, and skips with a message saying how to enable it.
 func Backends(t testing.TB) []Backend {
-	return []Backend{{Name: "sqlite", Open: OpenSQLite}}
+	return []Backend{{Name: "sqlite", Open: OpenSQLite}, {Name: "postgres", Open: OpenPostgres}}
+}
+
+// PostgresURL returns the test server's URL, or skips the test with a message naming the
+// variable that enables it.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Skip("PostgreSQL tests skipped: set " + PostgresEnv + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them")
+	}
+	return base
+}
+
+// NewPostgresSchema creates an empty schema for one test in the test database and
+// returns a URL whose connections use it; the schema is dropped when the test ends.
+func NewPostgresSchema(t testing.TB) string {
+	t.Helper()
+	base := PostgresURL(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to %s=%s: %v", PostgresEnv, base, err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "scimd_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+// OpenPostgres opens a store on a fresh schema of the test PostgreSQL database.
+func OpenPostgres(t testing.TB) store.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), NewPostgresSchema(t))
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // OpenSQLite opens a store on a new SQLite file in the test's temporary directory.

@@ -11,27 +11,24 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"modernc.org/sqlite"
 
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 )
 
 // maxBatch bounds how many requests share one commit.
 const maxBatch = 256
 
-// Store is the SQLite implementation of store.Store.
-type Store struct {
-	writeDB *sql.DB // one connection: SQLite allows one writer at a time
-	readDB  *sql.DB
-	jobs    chan *writeJob
-	stop    chan struct{}
-	done    chan struct{}
-	now     func() time.Time
+// writer owns the single write connection and commits queued requests in batches.
+type writer struct {
+	db   *sql.DB
+	jobs chan *writeJob
+	stop chan struct{}
+	done chan struct{}
 }
-
-var _ store.Store = (*Store)(nil)
 
 type writeJob struct {
 	ctx context.Context
@@ -60,18 +57,17 @@ func registerFunctions() error {
 }
 
 // Open opens (creating if needed) the database file at path and migrates its schema.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if err := registerFunctions(); err != nil {
 		return nil, fmt.Errorf("register sqlite functions: %w", err)
 	}
 	q := url.Values{}
-	// synchronous(FULL): a create is acknowledged only once it is on disk.
+	// synchronous(FULL): a write is acknowledged only once it is on disk.
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
-	writeDB, err := sql.Open("sqlite", dsn)
+	writeDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -93,52 +89,46 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	readDB.SetMaxOpenConns(8)
 	readDB.SetMaxIdleConns(8)
-	s := &Store{
-		writeDB: writeDB, readDB: readDB,
-		jobs: make(chan *writeJob, maxBatch),
-		stop: make(chan struct{}), done: make(chan struct{}),
-		now: func() time.Time { return time.Now().UTC() },
-	}
-	go s.writer()
-	return s, nil
-}
-
-// Close stops the writer after the queued writes and closes the database.
-func (s *Store) Close() error {
-	close(s.stop)
-	<-s.done
-	return errors.Join(s.readDB.Close(), s.writeDB.Close())
+	w := &writer{db: writeDB, jobs: make(chan *writeJob, maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return sqlstore.New(sqlstore.Config{
+		Read: readDB, WriteDB: writeDB, Write: w.write, Dialect: dialect{}, CacheStatements: true,
+		Close: func() error {
+			close(w.stop)
+			<-w.done
+			return errors.Join(readDB.Close(), writeDB.Close())
+		},
+	}), nil
 }
 
 // write runs fn in a write transaction and returns once that transaction is committed.
-// This is the one place where scimd changes data. fn runs inside a savepoint, so several
-// requests can share one transaction and one fsync while each still applies whole or not
-// at all: a request whose fn fails is rolled back to its savepoint alone.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// fn runs inside a savepoint, so several requests share one transaction and one fsync
+// while each still applies whole or not at all: a request whose fn fails is rolled back
+// to its savepoint alone.
+func (w *writer) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	job := &writeJob{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	select {
-	case s.jobs <- job:
+	case w.jobs <- job:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.stop:
+	case <-w.stop:
 		return errors.New("store is closed")
 	}
 	// Wait for the outcome even if ctx ends: the job may already be committed.
 	return <-job.err
 }
 
-func (s *Store) writer() {
-	defer close(s.done)
+func (w *writer) run() {
+	defer close(w.done)
 	for {
 		var first *writeJob
 		select {
-		case first = <-s.jobs:
-		case <-s.stop:
-			// Drain what was queued before the stop.
+		case first = <-w.jobs:
+		case <-w.stop:
 			for {
 				select {
-				case j := <-s.jobs:
-					s.runBatch([]*writeJob{j})
+				case j := <-w.jobs:
+					w.runBatch([]*writeJob{j})
 				default:
 					return
 				}
@@ -148,23 +138,26 @@ func (s *Store) writer() {
 	fill:
 		for len(batch) < maxBatch {
 			select {
-			case j := <-s.jobs:
+			case j := <-w.jobs:
 				batch = append(batch, j)
 			default:
 				break fill
 			}
 		}
-		s.runBatch(batch)
+		w.runBatch(batch)
 	}
 }
 
-func (s *Store) runBatch(batch []*writeJob) {
+func (w *writer) runBatch(batch []*writeJob) {
 	ctx := context.Background()
-	tx, err := s.writeDB.BeginTx(ctx, nil)
-	if err != nil {
+	fail := func(err error) {
 		for _, j := range batch {
-			j.err <- fmt.Errorf("begin transaction: %w", err)
+			j.err <- err
 		}
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("begin transaction: %w", err))
 		return
 	}
 	results := make([]error, len(batch))
@@ -174,32 +167,27 @@ func (s *Store) runBatch(batch []*writeJob) {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
-			results[i] = fmt.Errorf("savepoint: %w", err)
-			continue
+			tx.Rollback()
+			fail(fmt.Errorf("savepoint: %w", err))
+			return
 		}
 		results[i] = safeRun(j.fn, tx)
 		if results[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO req"); err != nil {
 				// The transaction can no longer be trusted: fail the whole batch.
 				tx.Rollback()
-				for k, j := range batch {
-					if k == i {
-						j.err <- results[i]
-					} else {
-						j.err <- fmt.Errorf("rollback to savepoint: %w", err)
-					}
-				}
+				fail(fmt.Errorf("rollback to savepoint: %w", err))
 				return
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE req"); err != nil {
-			results[i] = errors.Join(results[i], fmt.Errorf("release savepoint: %w", err))
+			tx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		for _, j := range batch {
-			j.err <- fmt.Errorf("commit: %w", err)
-		}
+		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
 	for i, j := range batch {
@@ -215,16 +203,6 @@ func safeRun(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
 			err = fmt.Errorf("internal error in write: %v", r)
 		}
 	}()
-	return fn(tx)
-}
-
-// readTx runs fn in a read-only transaction, so that a count and a page see one snapshot.
-func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	defer tx.Rollback()
 	return fn(tx)
 }
 
@@ -258,7 +236,42 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// migrations are applied in order; never edit one that has shipped, add another.
+// dialect is SQLite's SQL.
+type dialect struct{}
+
+func (dialect) Rebind(q string) string { return q }
+
+func jsonPath(path []string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, p := range path {
+		b.WriteString(`."` + strings.ReplaceAll(p, `"`, `\"`) + `"`)
+	}
+	return "'" + strings.ReplaceAll(b.String(), "'", "''") + "'"
+}
+
+func (dialect) JSONValue(doc string, path []string, _ scim.AttrType) string {
+	if len(path) == 0 {
+		return doc
+	}
+	return "json_extract(" + doc + ", " + jsonPath(path) + ")"
+}
+
+func (dialect) JSONElements(doc string, path []string) string {
+	return "json_each(" + doc + ", " + jsonPath(path) + ") AS j"
+}
+
+func (dialect) Fold(expr string) string     { return "scim_fold(" + expr + ")" }
+func (dialect) Contains(expr string) string { return "instr(" + expr + ", ?) > 0" }
+func (dialect) EndsWith(expr string) string { return "substr(" + expr + ", -length(?)) = ?" }
+func (dialect) ForUpdate() string           { return "" } // the single writer serializes
+
+func (dialect) IsUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// migrations are applied in order; never edit one that has shipped, add another. The
+// tenant id leads every index.
 var migrations = []string{`
 CREATE TABLE tenants (
 	id TEXT PRIMARY KEY,

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
-
-// userRT is the user resource type the filter compiler resolves against.
-var userRT = scim.NewUserResourceType()
 
 // userColumns are the indexed copies of a user's attributes.
 type userColumns struct {
@@ -22,7 +19,7 @@ type userColumns struct {
 	externalID             sql.NullString
 	active                 bool
 	emails                 []string // folded, distinct
-	doc                    []byte
+	doc                    string
 }
 
 func userColumnsOf(data scim.Resource) (userColumns, error) {
@@ -36,13 +33,11 @@ func userColumnsOf(data scim.Resource) (userColumns, error) {
 	if a, ok := data["active"].(bool); ok {
 		c.active = a
 	}
-	seen := map[string]bool{}
 	if emails, ok := data["emails"].([]any); ok {
 		for _, e := range emails {
 			m, _ := e.(map[string]any)
 			v, _ := m["value"].(string)
-			if f := store.Fold(v); v != "" && !seen[f] {
-				seen[f] = true
+			if f := store.Fold(v); v != "" && !slices.Contains(c.emails, f) {
 				c.emails = append(c.emails, f)
 			}
 		}
@@ -51,7 +46,7 @@ func userColumnsOf(data scim.Resource) (userColumns, error) {
 	if err != nil {
 		return c, fmt.Errorf("encode user: %w", err)
 	}
-	c.doc = doc
+	c.doc = string(doc)
 	return c, nil
 }
 
@@ -70,21 +65,22 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, data scim.Resou
 	}
 	now := s.now()
 	u := &store.User{ID: store.NewID(), Data: data, Meta: store.Meta{Created: now, LastModified: now, Version: 1}}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		if err := checkUserNameFree(ctx, tx, tenantID, cols, ""); err != nil {
+	err = s.inWrite(ctx, func(r runner) error {
+		if err := checkUserNameFree(r, tenantID, cols, ""); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (tenant_id, id, user_name, user_name_fold, external_id, active, created, modified, version, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-			tenantID, u.ID, cols.userName, cols.userNameFold, cols.externalID, cols.active, now.UnixNano(), now.UnixNano(), cols.doc)
+		var seq int64
+		err := r.queryRow(`INSERT INTO users (tenant_id, id, user_name, user_name_fold, external_id, active, created, modified, version, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) RETURNING seq`,
+			tenantID, u.ID, cols.userName, cols.userNameFold, cols.externalID, cols.active, now.UnixNano(), now.UnixNano(), cols.doc).Scan(&seq)
+		if s.d.IsUniqueViolation(err) {
+			// Another instance created the same userName since the check above.
+			return scim.Conflict("userName %q is already taken", cols.userName)
+		}
 		if err != nil {
 			return err
 		}
-		seq, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		return insertEmails(ctx, tx, tenantID, seq, cols.emails)
+		return insertEmails(r, tenantID, seq, cols.emails)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
@@ -95,9 +91,9 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, data scim.Resou
 // checkUserNameFree enforces RFC 7643 §4.1.1 userName uniqueness ("MUST be unique across
 // the service provider's entire set of Users", per tenant here, caseExact false). The
 // unique index is the backstop; this check gives the client a clear message.
-func checkUserNameFree(ctx context.Context, tx *sql.Tx, tenantID string, cols userColumns, exceptID string) error {
+func checkUserNameFree(r runner, tenantID string, cols userColumns, exceptID string) error {
 	var id string
-	err := tx.QueryRowContext(ctx, "SELECT id FROM users WHERE tenant_id = ? AND user_name_fold = ?", tenantID, cols.userNameFold).Scan(&id)
+	err := r.queryRow("SELECT id FROM users WHERE tenant_id = ? AND user_name_fold = ?", tenantID, cols.userNameFold).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && id == exceptID) {
 		return nil
 	}
@@ -107,9 +103,9 @@ func checkUserNameFree(ctx context.Context, tx *sql.Tx, tenantID string, cols us
 	return scim.Conflict("userName %q is already taken by user %s", cols.userName, id)
 }
 
-func insertEmails(ctx context.Context, tx *sql.Tx, tenantID string, seq int64, emails []string) error {
+func insertEmails(r runner, tenantID string, seq int64, emails []string) error {
 	for _, e := range emails {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO user_emails (tenant_id, value_fold, user_seq) VALUES (?, ?, ?)", tenantID, e, seq); err != nil {
+		if _, err := r.exec("INSERT INTO user_emails (tenant_id, value_fold, user_seq) VALUES (?, ?, ?)", tenantID, e, seq); err != nil {
 			return fmt.Errorf("index e-mail: %w", err)
 		}
 	}
@@ -117,11 +113,6 @@ func insertEmails(ctx context.Context, tx *sql.Tx, tenantID string, seq int64, e
 }
 
 const userSelect = "SELECT u.seq, u.id, u.created, u.modified, u.version, u.doc FROM users u"
-
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
 
 func scanUser(sc interface{ Scan(...any) error }) (int64, *store.User, error) {
 	var seq, created, modified int64
@@ -140,8 +131,13 @@ func scanUser(sc interface{ Scan(...any) error }) (int64, *store.User, error) {
 	return seq, u, nil
 }
 
-func getUser(ctx context.Context, q querier, tenantID, id string) (int64, *store.User, error) {
-	seq, u, err := scanUser(q.QueryRowContext(ctx, userSelect+" WHERE u.tenant_id = ? AND u.id = ?", tenantID, id))
+// getUser reads a user; forUpdate locks its row for the rest of the transaction.
+func (s *Store) getUser(r runner, tenantID, id string, forUpdate bool) (int64, *store.User, error) {
+	q := userSelect + " WHERE u.tenant_id = ? AND u.id = ?"
+	if forUpdate {
+		q += s.d.ForUpdate()
+	}
+	seq, u, err := scanUser(r.queryRow(q, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, scim.NotFound("user %q not found", id)
 	}
@@ -149,16 +145,24 @@ func getUser(ctx context.Context, q querier, tenantID, id string) (int64, *store
 }
 
 // userGroups returns the groups (roles) of the users with the given seqs.
-func userGroups(ctx context.Context, q querier, tenantID string, seqs []int64) (map[int64][]store.GroupRef, error) {
+func userGroups(r runner, tenantID string, seqs []int64) (map[int64][]store.GroupRef, error) {
 	out := map[int64][]store.GroupRef{}
-	for start := 0; start < len(seqs); start += 500 {
-		chunk := seqs[start:min(start+500, len(seqs))]
+	const chunkSize = 500
+	for start := 0; start < len(seqs); start += chunkSize {
+		chunk := seqs[start:min(start+chunkSize, len(seqs))]
 		args := []any{tenantID}
 		for _, s := range chunk {
 			args = append(args, s)
 		}
-		rows, err := q.QueryContext(ctx, `SELECT m.user_seq, g.id, g.display_name FROM group_members m JOIN groups g ON g.seq = m.group_seq
-			WHERE m.tenant_id = ? AND m.user_seq IN (`+placeholders(len(chunk))+`) ORDER BY g.display_name_fold, g.seq`, args...)
+		q := `SELECT m.user_seq, g.id, g.display_name FROM group_members m JOIN groups g ON g.seq = m.group_seq
+			WHERE m.tenant_id = ? AND m.user_seq IN (` + placeholders(len(chunk)) + `) ORDER BY g.display_name_fold, g.seq`
+		var rows *sql.Rows
+		var err error
+		if len(chunk) == 1 {
+			rows, err = r.query(q, args...) // the common case (one user) is a fixed query
+		} else {
+			rows, err = r.dynQuery(q, args...)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load user groups: %w", err)
 		}
@@ -179,20 +183,16 @@ func userGroups(ctx context.Context, q querier, tenantID string, seqs []int64) (
 	return out, nil
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
 func (s *Store) GetUser(ctx context.Context, tenantID, id string, withGroups bool) (*store.User, error) {
 	var u *store.User
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		seq, got, err := getUser(ctx, tx, tenantID, id)
+	err := s.readTx(ctx, func(r runner) error {
+		seq, got, err := s.getUser(r, tenantID, id, false)
 		if err != nil {
 			return err
 		}
 		u = got
 		if withGroups {
-			groups, err := userGroups(ctx, tx, tenantID, []int64{seq})
+			groups, err := userGroups(r, tenantID, []int64{seq})
 			if err != nil {
 				return err
 			}
@@ -208,12 +208,12 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string, withGroups boo
 
 func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func(*store.User) (scim.Resource, error)) (*store.User, error) {
 	var out *store.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		seq, cur, err := getUser(ctx, tx, tenantID, id)
+	err := s.inWrite(ctx, func(r runner) error {
+		seq, cur, err := s.getUser(r, tenantID, id, true)
 		if err != nil {
 			return err
 		}
-		groups, err := userGroups(ctx, tx, tenantID, []int64{seq})
+		groups, err := userGroups(r, tenantID, []int64{seq})
 		if err != nil {
 			return err
 		}
@@ -230,18 +230,22 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func
 		if err != nil {
 			return err
 		}
-		if err := checkUserNameFree(ctx, tx, tenantID, cols, id); err != nil {
+		if err := checkUserNameFree(r, tenantID, cols, id); err != nil {
 			return err
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET user_name = ?, user_name_fold = ?, external_id = ?, active = ?, modified = ?, version = version + 1, doc = ?
-			WHERE seq = ?`, cols.userName, cols.userNameFold, cols.externalID, cols.active, now.UnixNano(), cols.doc, seq); err != nil {
+		_, err = r.exec(`UPDATE users SET user_name = ?, user_name_fold = ?, external_id = ?, active = ?, modified = ?, version = version + 1, doc = ?
+			WHERE seq = ?`, cols.userName, cols.userNameFold, cols.externalID, cols.active, now.UnixNano(), cols.doc, seq)
+		if s.d.IsUniqueViolation(err) {
+			return scim.Conflict("userName %q is already taken", cols.userName)
+		}
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM user_emails WHERE user_seq = ?", seq); err != nil {
+		if _, err := r.exec("DELETE FROM user_emails WHERE user_seq = ?", seq); err != nil {
 			return err
 		}
-		if err := insertEmails(ctx, tx, tenantID, seq, cols.emails); err != nil {
+		if err := insertEmails(r, tenantID, seq, cols.emails); err != nil {
 			return err
 		}
 		cur.Data = data
@@ -263,8 +267,8 @@ func jsonEqual(a, b scim.Resource) bool {
 }
 
 func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(store.Meta) error) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		seq, cur, err := getUser(ctx, tx, tenantID, id)
+	err := s.inWrite(ctx, func(r runner) error {
+		seq, cur, err := s.getUser(r, tenantID, id, true)
 		if err != nil {
 			return err
 		}
@@ -274,17 +278,17 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 			}
 		}
 		// The user's groups lose a member: their version changes.
-		if _, err := tx.ExecContext(ctx, `UPDATE groups SET version = version + 1, modified = ?
+		if _, err := r.exec(`UPDATE groups SET version = version + 1, modified = ?
 			WHERE seq IN (SELECT group_seq FROM group_members WHERE tenant_id = ? AND user_seq = ?)`, s.now().UnixNano(), tenantID, seq); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM group_members WHERE tenant_id = ? AND user_seq = ?", tenantID, seq); err != nil {
+		if _, err := r.exec("DELETE FROM group_members WHERE tenant_id = ? AND user_seq = ?", tenantID, seq); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM user_emails WHERE user_seq = ?", seq); err != nil {
+		if _, err := r.exec("DELETE FROM user_emails WHERE user_seq = ?", seq); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM users WHERE seq = ?", seq)
+		_, err = r.exec("DELETE FROM users WHERE seq = ?", seq)
 		return err
 	})
 	if err != nil {
@@ -293,30 +297,54 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 	return nil
 }
 
-func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.User], error) {
-	var page store.Page[*store.User]
-	where := "u.tenant_id = ?"
+// list runs the count and the page of a list in one read snapshot.
+func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceType, selectSQL, tenantID string, q store.ListQuery, scan func(r runner, rows *sql.Rows) error) (int, error) {
+	where := t.alias + ".tenant_id = ?"
 	args := []any{tenantID}
 	if q.Filter != nil {
-		cond, fargs, err := compileFilter(&usersTable, userRT, q.Filter)
+		cond, fargs, err := compileFilter(s.d, t, rt, q.Filter)
 		if err != nil {
-			return page, err
+			return 0, err
 		}
 		where += " AND " + cond
 		args = append(args, fargs...)
 	}
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users u WHERE "+where, args...).Scan(&page.Total); err != nil {
+	total := 0
+	from := " FROM " + map[string]string{"u": "users u", "g": "groups g"}[t.alias]
+	err := s.readTx(ctx, func(r runner) error {
+		count := "SELECT count(*)" + from + " WHERE " + where
+		var err error
+		if q.Filter == nil {
+			err = r.queryRow(count, args...).Scan(&total)
+		} else {
+			err = r.dynRow(count, args...).Scan(&total)
+		}
+		if err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
-		if q.Count == 0 || q.StartIndex > page.Total {
+		if q.Count == 0 || q.StartIndex > total {
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, userSelect+" WHERE "+where+" ORDER BY u.seq LIMIT ? OFFSET ?", append(args, q.Count, q.StartIndex-1)...)
+		page := selectSQL + " WHERE " + where + " ORDER BY " + t.alias + ".seq LIMIT ? OFFSET ?"
+		args := append(args, q.Count, q.StartIndex-1)
+		var rows *sql.Rows
+		if q.Filter == nil {
+			rows, err = r.query(page, args...)
+		} else {
+			rows, err = r.dynQuery(page, args...)
+		}
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		return scan(r, rows)
+	})
+	return total, err
+}
+
+func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.User], error) {
+	var page store.Page[*store.User]
+	total, err := s.list(ctx, &usersTable, s.users, userSelect, tenantID, q, func(r runner, rows *sql.Rows) error {
 		var seqs []int64
 		for rows.Next() {
 			seq, u, err := scanUser(rows)
@@ -329,8 +357,9 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuer
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		rows.Close()
 		if q.WithGroups && len(seqs) > 0 {
-			groups, err := userGroups(ctx, tx, tenantID, seqs)
+			groups, err := userGroups(r, tenantID, seqs)
 			if err != nil {
 				return err
 			}
@@ -343,5 +372,6 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuer
 	if err != nil {
 		return page, fmt.Errorf("list users: %w", err)
 	}
+	page.Total = total
 	return page, nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -6,18 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
 
-var groupRT = scim.NewGroupResourceType()
-
 type groupColumns struct {
 	displayName, displayNameFold string
 	externalID                   sql.NullString
-	doc                          []byte
+	doc                          string
 }
 
 func groupColumnsOf(data scim.Resource) (groupColumns, error) {
@@ -30,15 +29,15 @@ func groupColumnsOf(data scim.Resource) (groupColumns, error) {
 	if err != nil {
 		return c, fmt.Errorf("encode group: %w", err)
 	}
-	c.doc = doc
+	c.doc = string(doc)
 	return c, nil
 }
 
 // checkDisplayNameFree keeps displayName unique per tenant, case-insensitively: a group is
 // a role, and two roles of one name would be indistinguishable to the application.
-func checkDisplayNameFree(ctx context.Context, tx *sql.Tx, tenantID string, cols groupColumns, exceptID string) error {
+func checkDisplayNameFree(r runner, tenantID string, cols groupColumns, exceptID string) error {
 	var id string
-	err := tx.QueryRowContext(ctx, "SELECT id FROM groups WHERE tenant_id = ? AND display_name_fold = ?", tenantID, cols.displayNameFold).Scan(&id)
+	err := r.queryRow("SELECT id FROM groups WHERE tenant_id = ? AND display_name_fold = ?", tenantID, cols.displayNameFold).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && id == exceptID) {
 		return nil
 	}
@@ -55,20 +54,20 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Reso
 	}
 	now := s.now()
 	g := &store.Group{ID: store.NewID(), Data: data, Meta: store.Meta{Created: now, LastModified: now, Version: 1}}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		if err := checkDisplayNameFree(ctx, tx, tenantID, cols, ""); err != nil {
+	err = s.inWrite(ctx, func(r runner) error {
+		if err := checkDisplayNameFree(r, tenantID, cols, ""); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO groups (tenant_id, id, display_name, display_name_fold, external_id, created, modified, version, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`, tenantID, g.ID, cols.displayName, cols.displayNameFold, cols.externalID, now.UnixNano(), now.UnixNano(), cols.doc)
+		var seq int64
+		err := r.queryRow(`INSERT INTO groups (tenant_id, id, display_name, display_name_fold, external_id, created, modified, version, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) RETURNING seq`, tenantID, g.ID, cols.displayName, cols.displayNameFold, cols.externalID, now.UnixNano(), now.UnixNano(), cols.doc).Scan(&seq)
+		if s.d.IsUniqueViolation(err) {
+			return scim.Conflict("displayName %q is already taken", cols.displayName)
+		}
 		if err != nil {
 			return err
 		}
-		seq, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		_, err = s.applyMemberOps(ctx, tx, tenantID, seq, []store.MemberOp{{Kind: store.MembersAdd, UserIDs: members}})
+		_, err = s.applyMemberOps(r, tenantID, seq, []store.MemberOp{{Kind: store.MembersAdd, UserIDs: members}})
 		return err
 	})
 	if err != nil {
@@ -96,8 +95,14 @@ func scanGroup(sc interface{ Scan(...any) error }) (int64, *store.Group, error) 
 	return seq, g, nil
 }
 
-func getGroup(ctx context.Context, q querier, tenantID, id string) (int64, *store.Group, error) {
-	seq, g, err := scanGroup(q.QueryRowContext(ctx, groupSelect+" WHERE g.tenant_id = ? AND g.id = ?", tenantID, id))
+// getGroup reads a group; forUpdate locks its row, which serializes every change of its
+// members across instances.
+func (s *Store) getGroup(r runner, tenantID, id string, forUpdate bool) (int64, *store.Group, error) {
+	q := groupSelect + " WHERE g.tenant_id = ? AND g.id = ?"
+	if forUpdate {
+		q += s.d.ForUpdate()
+	}
+	seq, g, err := scanGroup(r.queryRow(q, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, scim.NotFound("group %q not found", id)
 	}
@@ -105,7 +110,7 @@ func getGroup(ctx context.Context, q querier, tenantID, id string) (int64, *stor
 }
 
 func (s *Store) GetGroup(ctx context.Context, tenantID, id string) (*store.Group, error) {
-	_, g, err := getGroup(ctx, s.readDB, tenantID, id)
+	_, g, err := s.getGroup(s.readRunner(ctx, nil), tenantID, id, false)
 	if err != nil {
 		return nil, fmt.Errorf("get group: %w", err)
 	}
@@ -113,12 +118,12 @@ func (s *Store) GetGroup(ctx context.Context, tenantID, id string) (*store.Group
 }
 
 func (s *Store) GroupMembers(ctx context.Context, tenantID, id string, each func(store.Member) error) error {
-	return s.readTx(ctx, func(tx *sql.Tx) error {
-		seq, _, err := getGroup(ctx, tx, tenantID, id)
+	return s.readTx(ctx, func(r runner) error {
+		seq, _, err := s.getGroup(r, tenantID, id, false)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT u.id, u.user_name FROM group_members m JOIN users u ON u.seq = m.user_seq
+		rows, err := r.query(`SELECT u.id, u.user_name FROM group_members m JOIN users u ON u.seq = m.user_seq
 			WHERE m.tenant_id = ? AND m.group_seq = ? ORDER BY m.user_seq`, tenantID, seq)
 		if err != nil {
 			return fmt.Errorf("group members: %w", err)
@@ -139,8 +144,8 @@ func (s *Store) GroupMembers(ctx context.Context, tenantID, id string, each func
 
 func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change func(*store.Group) (scim.Resource, []store.MemberOp, error)) (*store.Group, error) {
 	var out *store.Group
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		seq, cur, err := getGroup(ctx, tx, tenantID, id)
+	err := s.inWrite(ctx, func(r runner) error {
+		seq, cur, err := s.getGroup(r, tenantID, id, true)
 		if err != nil {
 			return err
 		}
@@ -148,7 +153,7 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 		if err != nil {
 			return err
 		}
-		membersChanged, err := s.applyMemberOps(ctx, tx, tenantID, seq, ops)
+		membersChanged, err := s.applyMemberOps(r, tenantID, seq, ops)
 		if err != nil {
 			return err
 		}
@@ -163,21 +168,25 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 			if err != nil {
 				return err
 			}
-			if err := checkDisplayNameFree(ctx, tx, tenantID, cols, id); err != nil {
+			if err := checkDisplayNameFree(r, tenantID, cols, id); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE groups SET display_name = ?, display_name_fold = ?, external_id = ?, modified = ?, version = version + 1, doc = ?
-				WHERE seq = ?`, cols.displayName, cols.displayNameFold, cols.externalID, now.UnixNano(), cols.doc, seq); err != nil {
+			_, err = r.exec(`UPDATE groups SET display_name = ?, display_name_fold = ?, external_id = ?, modified = ?, version = version + 1, doc = ?
+				WHERE seq = ?`, cols.displayName, cols.displayNameFold, cols.externalID, now.UnixNano(), cols.doc, seq)
+			if s.d.IsUniqueViolation(err) {
+				return scim.Conflict("displayName %q is already taken", cols.displayName)
+			}
+			if err != nil {
 				return err
 			}
 			if cols.displayName != cur.Data.String("displayName") {
 				// Every member's "groups" attribute shows the new name.
-				if _, err := tx.ExecContext(ctx, `UPDATE users SET version = version + 1, modified = ?
+				if _, err := r.exec(`UPDATE users SET version = version + 1, modified = ?
 					WHERE seq IN (SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ?)`, now.UnixNano(), tenantID, seq); err != nil {
 					return err
 				}
 			}
-		} else if _, err := tx.ExecContext(ctx, "UPDATE groups SET modified = ?, version = version + 1 WHERE seq = ?", now.UnixNano(), seq); err != nil {
+		} else if _, err := r.exec("UPDATE groups SET modified = ?, version = version + 1 WHERE seq = ?", now.UnixNano(), seq); err != nil {
 			return err
 		}
 		cur.Data = data
@@ -192,20 +201,27 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 	return out, nil
 }
 
-// userSeqs maps user ids of the tenant to their seqs; an id that is not a user of this
-// tenant makes the whole request fail, naming it.
-// With strict false, unknown ids are skipped instead: removing a user who no longer exists
-// from a group is already done.
-func userSeqs(ctx context.Context, tx *sql.Tx, tenantID string, ids []string, strict bool) ([]int64, error) {
-	seqs := make([]int64, 0, len(ids))
+// userSeqs maps user ids of the tenant to their seqs, sorted (so that concurrent
+// transactions lock user rows in one order). With strict, an id that is not a user of this
+// tenant fails the request, naming it; otherwise it is skipped: removing a user who no
+// longer exists from a group is already done.
+func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, error) {
 	found := make(map[string]int64, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
+	const chunkSize = 500
+	for start := 0; start < len(ids); start += chunkSize {
+		chunk := ids[start:min(start+chunkSize, len(ids))]
 		args := []any{tenantID}
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN ("+placeholders(len(chunk))+")", args...)
+		q := "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN (" + placeholders(len(chunk)) + ")"
+		var rows *sql.Rows
+		var err error
+		if len(chunk) == 1 {
+			rows, err = r.query(q, args...)
+		} else {
+			rows, err = r.dynQuery(q, args...)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -223,68 +239,48 @@ func userSeqs(ctx context.Context, tx *sql.Tx, tenantID string, ids []string, st
 			return nil, err
 		}
 	}
-	seen := make(map[int64]bool, len(ids))
+	seqs := make([]int64, 0, len(found))
 	for _, id := range ids {
 		seq, ok := found[id]
 		if !ok {
-			if !strict {
-				continue
+			if strict {
+				return nil, scim.InvalidValue("member %q is not a user of this tenant", id)
 			}
-			return nil, scim.InvalidValue("member %q is not a user of this tenant", id)
+			continue
 		}
-		if !seen[seq] {
-			seen[seq] = true
-			seqs = append(seqs, seq)
-		}
+		seqs = append(seqs, seq)
 	}
-	return seqs, nil
+	slices.Sort(seqs)
+	return slices.Compact(seqs), nil
 }
 
 // applyMemberOps changes membership rows only for the users named: the cost of adding or
 // removing one member does not depend on the group's size. It bumps the version of every
 // user whose "groups" changed.
-func (s *Store) applyMemberOps(ctx context.Context, tx *sql.Tx, tenantID string, groupSeq int64, ops []store.MemberOp) (bool, error) {
+func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []store.MemberOp) (bool, error) {
 	changed := false
 	now := s.now().UnixNano()
 	touch := func(userSeq int64) error {
 		changed = true
-		_, err := tx.ExecContext(ctx, "UPDATE users SET version = version + 1, modified = ? WHERE seq = ?", now, userSeq)
+		_, err := r.exec("UPDATE users SET version = version + 1, modified = ? WHERE seq = ?", now, userSeq)
 		return err
 	}
 	for _, op := range ops {
-		seqs, err := userSeqs(ctx, tx, tenantID, op.UserIDs, op.Kind != store.MembersRemove)
+		seqs, err := userSeqs(r, tenantID, op.UserIDs, op.Kind != store.MembersRemove)
 		if err != nil {
 			return false, err
 		}
 		switch op.Kind {
 		case store.MembersSet:
-			want := make(map[int64]bool, len(seqs))
-			for _, seq := range seqs {
-				want[seq] = true
-			}
-			rows, err := tx.QueryContext(ctx, "SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ?", tenantID, groupSeq)
+			have, err := memberSeqs(r, tenantID, groupSeq)
 			if err != nil {
 				return false, err
 			}
-			var drop []int64
-			have := map[int64]bool{}
-			for rows.Next() {
-				var seq int64
-				if err := rows.Scan(&seq); err != nil {
-					rows.Close()
-					return false, err
+			for _, seq := range have {
+				if _, keep := slices.BinarySearch(seqs, seq); keep {
+					continue
 				}
-				have[seq] = true
-				if !want[seq] {
-					drop = append(drop, seq)
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return false, err
-			}
-			for _, seq := range drop {
-				if _, err := tx.ExecContext(ctx, "DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ? AND user_seq = ?", tenantID, groupSeq, seq); err != nil {
+				if _, err := r.exec("DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ? AND user_seq = ?", tenantID, groupSeq, seq); err != nil {
 					return false, err
 				}
 				if err := touch(seq); err != nil {
@@ -292,10 +288,10 @@ func (s *Store) applyMemberOps(ctx context.Context, tx *sql.Tx, tenantID string,
 				}
 			}
 			for _, seq := range seqs {
-				if have[seq] {
+				if _, had := slices.BinarySearch(have, seq); had {
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, "INSERT INTO group_members (tenant_id, group_seq, user_seq) VALUES (?, ?, ?)", tenantID, groupSeq, seq); err != nil {
+				if _, err := r.exec("INSERT INTO group_members (tenant_id, group_seq, user_seq) VALUES (?, ?, ?)", tenantID, groupSeq, seq); err != nil {
 					return false, err
 				}
 				if err := touch(seq); err != nil {
@@ -303,12 +299,12 @@ func (s *Store) applyMemberOps(ctx context.Context, tx *sql.Tx, tenantID string,
 				}
 			}
 		case store.MembersAdd, store.MembersRemove:
-			stmt := "INSERT OR IGNORE INTO group_members (tenant_id, group_seq, user_seq) VALUES (?, ?, ?)"
+			stmt := "INSERT INTO group_members (tenant_id, group_seq, user_seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 			if op.Kind == store.MembersRemove {
 				stmt = "DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ? AND user_seq = ?"
 			}
 			for _, seq := range seqs {
-				res, err := tx.ExecContext(ctx, stmt, tenantID, groupSeq, seq)
+				res, err := r.exec(stmt, tenantID, groupSeq, seq)
 				if err != nil {
 					return false, err
 				}
@@ -323,9 +319,27 @@ func (s *Store) applyMemberOps(ctx context.Context, tx *sql.Tx, tenantID string,
 	return changed, nil
 }
 
+// memberSeqs lists a group's members, sorted.
+func memberSeqs(r runner, tenantID string, groupSeq int64) ([]int64, error) {
+	rows, err := r.query("SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ? ORDER BY user_seq", tenantID, groupSeq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		out = append(out, seq)
+	}
+	return out, rows.Err()
+}
+
 func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func(store.Meta) error) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		seq, cur, err := getGroup(ctx, tx, tenantID, id)
+	err := s.inWrite(ctx, func(r runner) error {
+		seq, cur, err := s.getGroup(r, tenantID, id, true)
 		if err != nil {
 			return err
 		}
@@ -335,14 +349,14 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 			}
 		}
 		// The role is taken from every member in this same transaction.
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET version = version + 1, modified = ?
+		if _, err := r.exec(`UPDATE users SET version = version + 1, modified = ?
 			WHERE seq IN (SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ?)`, s.now().UnixNano(), tenantID, seq); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ?", tenantID, seq); err != nil {
+		if _, err := r.exec("DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ?", tenantID, seq); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM groups WHERE seq = ?", seq)
+		_, err = r.exec("DELETE FROM groups WHERE seq = ?", seq)
 		return err
 	})
 	if err != nil {
@@ -353,28 +367,7 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 
 func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.Group], error) {
 	var page store.Page[*store.Group]
-	where := "g.tenant_id = ?"
-	args := []any{tenantID}
-	if q.Filter != nil {
-		cond, fargs, err := compileFilter(&groupsTable, groupRT, q.Filter)
-		if err != nil {
-			return page, err
-		}
-		where += " AND " + cond
-		args = append(args, fargs...)
-	}
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM groups g WHERE "+where, args...).Scan(&page.Total); err != nil {
-			return fmt.Errorf("count: %w", err)
-		}
-		if q.Count == 0 || q.StartIndex > page.Total {
-			return nil
-		}
-		rows, err := tx.QueryContext(ctx, groupSelect+" WHERE "+where+" ORDER BY g.seq LIMIT ? OFFSET ?", append(args, q.Count, q.StartIndex-1)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+	total, err := s.list(ctx, &groupsTable, s.groups, groupSelect, tenantID, q, func(_ runner, rows *sql.Rows) error {
 		for rows.Next() {
 			_, g, err := scanGroup(rows)
 			if err != nil {
@@ -387,5 +380,6 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.ListQue
 	if err != nil {
 		return page, fmt.Errorf("list groups: %w", err)
 	}
+	page.Total = total
 	return page, nil
 }

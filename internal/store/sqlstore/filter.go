@@ -1,7 +1,8 @@
-package sqlite
+package sqlstore
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,15 +16,26 @@ type column struct {
 	expr string
 	fold bool // the column holds store.Fold of the value
 	time bool // the column holds Unix nanoseconds
-	bool bool // the column holds 0 or 1
 }
 
 // relation is a multi-valued attribute kept in another table (a user's groups, a group's
-// members); filters on it become an IN over that table so that they run from its index.
+// members); a filter on it becomes an IN over that table, so that it runs from its index.
 type relation struct {
-	// in is "<outer key> IN (SELECT … WHERE m.tenant_id = ? AND " + condition + ")".
-	prefix string
+	prefix string // "<key> IN (SELECT … WHERE … AND " + condition + ")"
 	subs   map[string]column
+}
+
+// relSub finds the column of a related value's sub-attribute. "$ref" is published (e.g.
+// groups.$ref) but not stored: it is the related resource's URL, built from the request's
+// base URL, and present exactly when the value is, so "pr" on it is answered from the id;
+// comparing it with a value is not supported.
+func (r relation) relSub(name string, present bool) (column, bool) {
+	if name == "$ref" && present {
+		col, ok := r.subs["value"]
+		return col, ok
+	}
+	col, ok := r.subs[name]
+	return col, ok
 }
 
 // resourceTable describes how one resource type is stored, for the filter compiler.
@@ -31,7 +43,7 @@ type resourceTable struct {
 	alias     string
 	columns   map[string]column   // by canonical path: "userName", "meta.created"
 	relations map[string]relation // by canonical attribute name: "groups"
-	// indexedEq are multi-valued sub-attributes with a lookup table for eq ("emails.value").
+	// indexedEq are sub-attributes of multi-valued attributes with a lookup table for eq.
 	indexedEq map[string]string // path -> "u.seq IN (SELECT … AND value_fold = ?)"
 }
 
@@ -41,7 +53,7 @@ var usersTable = resourceTable{
 		"id":                {expr: "u.id"},
 		"externalId":        {expr: "u.external_id"},
 		"userName":          {expr: "u.user_name_fold", fold: true},
-		"active":            {expr: "u.active", bool: true},
+		"active":            {expr: "u.active"},
 		"meta.created":      {expr: "u.created", time: true},
 		"meta.lastModified": {expr: "u.modified", time: true},
 	},
@@ -81,21 +93,21 @@ var groupsTable = resourceTable{
 	},
 }
 
-// compileFilter turns a resolved filter into a SQL condition with bound parameters. It
-// never builds SQL from client text: attribute names come from the schema, values are
-// parameters.
-func compileFilter(t *resourceTable, rt *scim.ResourceType, f scim.Filter) (string, []any, error) {
-	c := &compiler{t: t, rt: rt}
+// compileFilter turns a resolved filter into a SQL condition with bound parameters. Values
+// are always parameters; the only names in the SQL come from the schema definitions.
+func compileFilter(d Dialect, t *resourceTable, rt *scim.ResourceType, f scim.Filter) (string, []any, error) {
+	c := &compiler{d: d, t: t, rt: rt}
 	sql, err := c.expr(f)
 	return sql, c.args, err
 }
 
 type compiler struct {
+	d    Dialect
 	t    *resourceTable
 	rt   *scim.ResourceType
 	args []any
 	// Inside a value path filter, paths name sub-attributes of one value: elem is the SQL
-	// of that value (a json_each row), or rel the related table it lives in.
+	// of that value (a JSON array element), or rel the related table it lives in.
 	elem string
 	rel  *relation
 }
@@ -116,9 +128,18 @@ func (c *compiler) expr(f scim.Filter) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		// IFNULL: a comparison with an absent attribute is NULL, and NOT NULL is NULL too.
-		return "NOT IFNULL((" + x + "), 0)", nil
+		// COALESCE: a comparison with an absent attribute is NULL, and NOT NULL is NULL too.
+		return "NOT COALESCE((" + x + "), FALSE)", nil
 	case *scim.CompareFilter:
+		if f.Op == scim.OpNe && f.Value != nil {
+			// "ne" is "not eq" (as in the reference evaluator): on a multi-valued attribute it
+			// holds when no value is equal, and an absent attribute is not equal.
+			eq, err := c.attr(f.Path, scim.OpEq, f.Value, false)
+			if err != nil {
+				return "", err
+			}
+			return "NOT COALESCE((" + eq + "), FALSE)", nil
+		}
 		return c.attr(f.Path, f.Op, f.Value, false)
 	case *scim.PresentFilter:
 		return c.attr(f.Path, "", nil, true)
@@ -147,10 +168,17 @@ func pathKey(p scim.AttrPath) string {
 	return p.Name
 }
 
+// docPath is where an attribute lives inside the stored JSON document.
+func docPath(p scim.AttrPath) []string {
+	if p.URN != "" && p.Schema != nil {
+		return []string{p.Schema.ID, p.Attr.Name}
+	}
+	return []string{p.Attr.Name}
+}
+
 func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present bool) (string, error) {
-	key := pathKey(p)
 	if c.rel != nil {
-		col, ok := c.rel.subs[p.Name]
+		col, ok := c.rel.relSub(p.Name, present)
 		if !ok {
 			return "", scim.InvalidFilter("filtering on %q inside a value path is not supported", p.Name)
 		}
@@ -160,11 +188,11 @@ func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present b
 		if p.Attr == nil {
 			return "", scim.InvalidFilter("unknown sub-attribute %q in value path", p.Name)
 		}
-		expr := "json_extract(" + c.elem + ", " + sqlString("$."+quoteKey(p.Attr.Name)) + ")"
-		return c.compare(jsonColumn(expr, p.Attr), op, value, present)
+		return c.compare(c.jsonColumn(c.elem, []string{p.Attr.Name}, p.Attr), op, value, present)
 	}
+	key := pathKey(p)
 	if p.URN == "" {
-		if strings.EqualFold(p.Name, "schemas") {
+		if scim.IsSchemasAttr(p.Attr) {
 			return c.schemas(op, value, present)
 		}
 		if col, ok := c.t.columns[key]; ok {
@@ -175,7 +203,7 @@ func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present b
 			if sub == "" {
 				sub = "value"
 			}
-			col, ok := rel.subs[sub]
+			col, ok := rel.relSub(sub, present)
 			if !ok {
 				return "", scim.InvalidFilter("filtering on %q is not supported", p.String())
 			}
@@ -196,83 +224,61 @@ func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present b
 		return "", scim.InvalidFilter("unknown attribute %q in filter", p.String())
 	}
 	doc := c.t.alias + ".doc"
-	base := jsonPath(p)
 	if p.Attr.MultiValued {
 		if p.SubAttr == nil && p.Attr.Type == scim.TypeComplex {
+			if present {
+				// RFC 7644 §3.4.2.2 "pr": "If the attribute has a non-empty value, or if it
+				// contains a non-empty node for complex attributes, there is a match."
+				// Empty values and lists are never stored, so any element is a match.
+				return "EXISTS (SELECT 1 FROM " + c.d.JSONElements(doc, docPath(p)) + ")", nil
+			}
 			return "", scim.InvalidFilter("filter on %q needs a sub-attribute", p.String())
 		}
-		inner := "j.value"
-		leaf := p.Attr
+		var col column
 		if p.SubAttr != nil {
-			inner = "json_extract(j.value, " + sqlString("$."+quoteKey(p.SubAttr.Name)) + ")"
-			leaf = p.SubAttr
+			col = c.jsonColumn("j.value", []string{p.SubAttr.Name}, p.SubAttr)
+		} else {
+			col = c.jsonColumn("j.value", nil, p.Attr)
 		}
-		cond, err := c.compare(jsonColumn(inner, leaf), op, value, present)
+		cond, err := c.compare(col, op, value, present)
 		if err != nil {
 			return "", err
 		}
-		return "EXISTS (SELECT 1 FROM json_each(" + doc + ", " + sqlString(base) + ") j WHERE " + cond + ")", nil
+		return "EXISTS (SELECT 1 FROM " + c.d.JSONElements(doc, docPath(p)) + " WHERE " + cond + ")", nil
 	}
-	leaf := p.Leaf()
-	full := base
+	path := docPath(p)
 	if p.SubAttr != nil {
-		full += "." + quoteKey(p.SubAttr.Name)
+		path = append(path, p.SubAttr.Name)
 	}
-	expr := "json_extract(" + doc + ", " + sqlString(full) + ")"
-	return c.compare(jsonColumn(expr, leaf), op, value, present)
+	return c.compare(c.jsonColumn(doc, path, p.Leaf()), op, value, present)
 }
 
-// sqlString quotes a JSON path for SQL. Paths are built from attribute names of the
-// schema, never from client text, but quoting keeps that true for any configured name.
-func sqlString(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
-func jsonColumn(expr string, leaf *scim.Attribute) column {
-	col := column{expr: expr}
-	switch leaf.Type {
-	case scim.TypeBoolean:
-		col.bool = true
-	case scim.TypeString, scim.TypeReference:
-		if !leaf.CaseExact {
-			col.expr = "scim_fold(" + expr + ")"
-			col.fold = true
-		}
+// jsonColumn is the comparable expression of an attribute inside a JSON value.
+func (c *compiler) jsonColumn(doc string, path []string, leaf *scim.Attribute) column {
+	col := column{expr: c.d.JSONValue(doc, path, leaf.Type)}
+	if (leaf.Type == scim.TypeString || leaf.Type == scim.TypeReference) && !leaf.CaseExact {
+		col.expr = c.d.Fold(col.expr)
+		col.fold = true
 	}
 	return col
 }
 
-// jsonPath is the SQLite JSON path of an attribute's top level inside the doc.
-func jsonPath(p scim.AttrPath) string {
-	if p.Schema != nil && p.URN != "" && !strings.EqualFold(p.URN, scim.UserSchema) && !strings.EqualFold(p.URN, scim.GroupSchema) {
-		return "$." + quoteKey(p.URN) + "." + quoteKey(p.Attr.Name)
-	}
-	return "$." + quoteKey(p.Attr.Name)
-}
-
-func quoteKey(k string) string {
-	return `"` + strings.ReplaceAll(k, `"`, `\"`) + `"`
-}
-
 func (c *compiler) schemas(op scim.CompareOp, value any, present bool) (string, error) {
 	if present {
-		return "1", nil
+		return "TRUE", nil
 	}
 	s, _ := value.(string)
-	has := "0"
+	has := "FALSE"
 	if strings.EqualFold(s, c.rt.Schema.ID) {
-		has = "1"
+		has = "TRUE"
 	}
 	for _, e := range c.rt.Extensions {
 		if strings.EqualFold(s, e.Schema.ID) {
-			has = "(json_extract(" + c.t.alias + ".doc, " + sqlString("$."+quoteKey(e.Schema.ID)) + ") IS NOT NULL)"
+			has = "(" + c.d.JSONValue(c.t.alias+".doc", []string{e.Schema.ID}, scim.TypeComplex) + " IS NOT NULL)"
 		}
 	}
-	switch op {
-	case scim.OpEq:
+	if op == scim.OpEq {
 		return has, nil
-	case scim.OpNe:
-		return "NOT " + has, nil
 	}
 	return "", scim.InvalidFilter("only eq, ne and pr are supported on \"schemas\"")
 }
@@ -290,16 +296,13 @@ func (c *compiler) compare(col column, op scim.CompareOp, value any, present boo
 		}
 		return "", scim.InvalidFilter("null can only be compared with eq or ne")
 	}
-	v, err := c.sqlValue(col, value)
+	v, err := sqlValue(col, value)
 	if err != nil {
 		return "", err
 	}
 	switch op {
 	case scim.OpEq:
 		return col.expr + " = " + c.arg(v), nil
-	case scim.OpNe:
-		// An absent attribute is "not equal" to any value.
-		return "(" + col.expr + " IS NULL OR " + col.expr + " <> " + c.arg(v) + ")", nil
 	case scim.OpGt:
 		return col.expr + " > " + c.arg(v), nil
 	case scim.OpGe:
@@ -315,19 +318,32 @@ func (c *compiler) compare(col column, op scim.CompareOp, value any, present boo
 	}
 	switch op {
 	case scim.OpSw:
-		// A range keeps "starts with" on an index.
-		return "(" + col.expr + " >= " + c.arg(s) + " AND " + col.expr + " < " + c.arg(s+string(utf8.MaxRune)) + ")", nil
+		// A range keeps "starts with" on an index (text compares bytewise in both backends).
+		c.arg(s)
+		c.arg(s + string(utf8.MaxRune))
+		return "(" + col.expr + " >= ? AND " + col.expr + " < ?)", nil
 	case scim.OpCo:
-		return "instr(" + col.expr + ", " + c.arg(s) + ") > 0", nil
+		c.arg(s)
+		return c.d.Contains(col.expr), nil
 	case scim.OpEw:
-		return "substr(" + col.expr + ", -" + c.arg(utf8.RuneCountInString(s)) + ") = " + c.arg(s), nil
+		if s == "" {
+			return col.expr + " IS NOT NULL", nil
+		}
+		c.arg(s)
+		c.arg(s)
+		return c.d.EndsWith(col.expr), nil
 	}
 	return "", scim.InvalidFilter("unsupported operator %q", op)
 }
 
-func (c *compiler) sqlValue(col column, value any) (any, error) {
-	switch {
-	case col.time:
+// The times whose Unix nanoseconds fit an int64.
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+func sqlValue(col column, value any) (any, error) {
+	if col.time {
 		s, ok := value.(string)
 		if !ok {
 			return nil, scim.InvalidFilter("a dateTime must be compared with an RFC 3339 string")
@@ -336,16 +352,16 @@ func (c *compiler) sqlValue(col column, value any) (any, error) {
 		if err != nil {
 			return nil, scim.InvalidFilter("%q is not an RFC 3339 date-time", s)
 		}
+		// UnixNano is undefined outside 1678–2262 (it wraps, so "gt 2999-…" matched
+		// everything): clamp to the ends of the column's range, which no stored time
+		// reaches, so that comparisons with far dates keep their meaning.
+		switch {
+		case t.After(maxNanoTime):
+			return int64(math.MaxInt64), nil
+		case t.Before(minNanoTime):
+			return int64(math.MinInt64), nil
+		}
 		return t.UnixNano(), nil
-	case col.bool:
-		b, ok := value.(bool)
-		if !ok {
-			return nil, scim.InvalidFilter("a boolean attribute must be compared with true or false")
-		}
-		if b {
-			return 1, nil
-		}
-		return 0, nil
 	}
 	switch v := value.(type) {
 	case string:
@@ -363,10 +379,7 @@ func (c *compiler) sqlValue(col column, value any) (any, error) {
 		}
 		return f, nil
 	case bool:
-		if v {
-			return 1, nil
-		}
-		return 0, nil
+		return v, nil
 	}
 	return nil, scim.InvalidFilter("unsupported comparison value %v", value)
 }
@@ -387,8 +400,15 @@ func (c *compiler) valuePath(f *scim.ValuePathFilter) (string, error) {
 			return rel.prefix + cond + ")", nil
 		}
 	}
-	if p.Attr == nil || !p.Attr.MultiValued || p.Attr.Type != scim.TypeComplex {
-		return "", scim.InvalidFilter("%q is not a multi-valued complex attribute", p.String())
+	if p.Attr == nil || p.Attr.Type != scim.TypeComplex {
+		return "", scim.InvalidFilter("%q is not a complex attribute", p.String())
+	}
+	if !p.Attr.MultiValued {
+		// manager[value pr]: the filter applies to the one value.
+		c.elem = c.d.JSONValue(c.t.alias+".doc", docPath(p), scim.TypeComplex)
+		cond, err := c.expr(f.Filter)
+		c.elem = ""
+		return cond, err
 	}
 	c.elem = "j.value"
 	cond, err := c.expr(f.Filter)
@@ -396,5 +416,5 @@ func (c *compiler) valuePath(f *scim.ValuePathFilter) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "EXISTS (SELECT 1 FROM json_each(" + c.t.alias + ".doc, " + sqlString(jsonPath(p)) + ") j WHERE " + cond + ")", nil
+	return "EXISTS (SELECT 1 FROM " + c.d.JSONElements(c.t.alias+".doc", docPath(p)) + " WHERE " + cond + ")", nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -12,15 +12,18 @@ import (
 
 func (s *Store) CreateTenant(ctx context.Context, name string) (store.Tenant, error) {
 	t := store.Tenant{ID: store.NewID(), Name: name, Created: s.now()}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(r runner) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tenants WHERE name = ?", name).Scan(&n); err != nil {
+		if err := r.queryRow("SELECT count(*) FROM tenants WHERE name = ?", name).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("tenant %q: %w", name, store.ErrExists)
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, name, created) VALUES (?, ?, ?)", t.ID, t.Name, t.Created.UnixNano())
+		_, err := r.exec("INSERT INTO tenants (id, name, created) VALUES (?, ?, ?)", t.ID, t.Name, t.Created.UnixNano())
+		if s.d.IsUniqueViolation(err) {
+			return fmt.Errorf("tenant %q: %w", name, store.ErrExists)
+		}
 		return err
 	})
 	if err != nil {
@@ -29,42 +32,45 @@ func (s *Store) CreateTenant(ctx context.Context, name string) (store.Tenant, er
 	return t, nil
 }
 
+func scanTenant(sc interface{ Scan(...any) error }) (store.Tenant, error) {
+	var t store.Tenant
+	var created int64
+	err := sc.Scan(&t.ID, &t.Name, &created)
+	t.Created = time.Unix(0, created).UTC()
+	return t, err
+}
+
 func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
-	rows, err := s.readDB.QueryContext(ctx, "SELECT id, name, created FROM tenants ORDER BY name")
+	rows, err := s.readRunner(ctx, nil).query("SELECT id, name, created FROM tenants ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Tenant
 	for rows.Next() {
-		var t store.Tenant
-		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+		t, err := scanTenant(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list tenants: %w", err)
 		}
-		t.Created = time.Unix(0, created).UTC()
 		out = append(out, t)
 	}
 	return out, rows.Err()
 }
 
 func (s *Store) TenantByName(ctx context.Context, name string) (store.Tenant, error) {
-	var t store.Tenant
-	var created int64
-	err := s.readDB.QueryRowContext(ctx, "SELECT id, name, created FROM tenants WHERE name = ?", name).Scan(&t.ID, &t.Name, &created)
+	t, err := scanTenant(s.readRunner(ctx, nil).queryRow("SELECT id, name, created FROM tenants WHERE name = ?", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("tenant %q: %w", name, store.ErrNotFound)
 	}
 	if err != nil {
 		return t, fmt.Errorf("tenant %q: %w", name, err)
 	}
-	t.Created = time.Unix(0, created).UTC()
 	return t, nil
 }
 
 func (s *Store) CreateCredential(ctx context.Context, c store.Credential) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO credentials (id, tenant_id, secret_hash, created) VALUES (?, ?, ?, ?)",
+	err := s.inWrite(ctx, func(r runner) error {
+		_, err := r.exec("INSERT INTO credentials (id, tenant_id, secret_hash, created) VALUES (?, ?, ?, ?)",
 			c.ID, c.TenantID, c.SecretHash, c.Created.UnixNano())
 		return err
 	})
@@ -92,13 +98,14 @@ func scanCredential(sc interface{ Scan(...any) error }) (store.Credential, error
 }
 
 func (s *Store) Credentials(ctx context.Context, tenantID string) ([]store.Credential, error) {
-	q := "SELECT " + credentialColumns
-	var args []any
+	r := s.readRunner(ctx, nil)
+	var rows *sql.Rows
+	var err error
 	if tenantID != "" {
-		q += " WHERE c.tenant_id = ?"
-		args = append(args, tenantID)
+		rows, err = r.query("SELECT "+credentialColumns+" WHERE c.tenant_id = ? ORDER BY t.name, c.created", tenantID)
+	} else {
+		rows, err = r.query("SELECT " + credentialColumns + " ORDER BY t.name, c.created")
 	}
-	rows, err := s.readDB.QueryContext(ctx, q+" ORDER BY t.name, c.created", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
@@ -115,7 +122,7 @@ func (s *Store) Credentials(ctx context.Context, tenantID string) ([]store.Crede
 }
 
 func (s *Store) Credential(ctx context.Context, id string) (store.Credential, error) {
-	c, err := scanCredential(s.readDB.QueryRowContext(ctx, "SELECT "+credentialColumns+" WHERE c.id = ?", id))
+	c, err := scanCredential(s.readRunner(ctx, nil).queryRow("SELECT "+credentialColumns+" WHERE c.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("credential %q: %w", id, store.ErrNotFound)
 	}
@@ -126,14 +133,14 @@ func (s *Store) Credential(ctx context.Context, id string) (store.Credential, er
 }
 
 func (s *Store) RevokeCredential(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL", s.now().UnixNano(), id)
+	err := s.inWrite(ctx, func(r runner) error {
+		res, err := r.exec("UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL", s.now().UnixNano(), id)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var exists int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM credentials WHERE id = ?", id).Scan(&exists); err != nil {
+			if err := r.queryRow("SELECT count(*) FROM credentials WHERE id = ?", id).Scan(&exists); err != nil {
 				return err
 			}
 			if exists == 0 {

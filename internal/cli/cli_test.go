@@ -1,0 +1,657 @@
+package cli
+
+// The command line, run in process through Main against a real SQLite file. Data is made
+// through the HTTP API (a server over a store opened on the same file, closed before the
+// command runs) or through the store, so that the commands read what an identity provider
+// wrote.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/internal/scimclient"
+	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlite"
+	"github.com/scimd/scimd/internal/storetest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// runMain runs one command with --db set to db (unless db is "") and the given
+// environment variables.
+func runMain(t *testing.T, db string, vars map[string]string, args ...string) result {
+	t.Helper()
+	if db != "" {
+		args = append(args, "--db", db)
+	}
+	var out, errOut syncBuffer
+	code := Main(context.Background(), args, Env{Stdout: &out, Stderr: &errOut, Getenv: envOf(vars)})
+	return result{code, out.String(), errOut.String()}
+}
+
+// ok runs a command that must succeed without writing to stderr.
+func ok(t *testing.T, db string, args ...string) string {
+	t.Helper()
+	r := runMain(t, db, nil, args...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("scimd %s: exit %d, stderr %q, stdout %q", strings.Join(args, " "), r.code, r.stderr, r.stdout)
+	}
+	return r.stdout
+}
+
+// okJSON runs a command and decodes its JSON output into v, refusing unknown fields.
+func okJSON(t *testing.T, db string, v any, args ...string) {
+	t.Helper()
+	out := ok(t, db, args...)
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("scimd %s: output is not the expected JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if dec.More() {
+		t.Fatalf("scimd %s: more than one JSON value:\n%s", strings.Join(args, " "), out)
+	}
+}
+
+// fails checks a command that must fail with one line on stderr and nothing on stdout.
+func fails(t *testing.T, r result, want string, what string) {
+	t.Helper()
+	if r.code == 0 {
+		t.Errorf("%s: exit 0, want non-zero (stdout %q)", what, r.stdout)
+	}
+	if r.stdout != "" {
+		t.Errorf("%s: stdout %q, want nothing", what, r.stdout)
+	}
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") || !strings.HasPrefix(r.stderr, "scimd: ") {
+		t.Errorf("%s: stderr %q, want one line starting with \"scimd: \"", what, r.stderr)
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("%s: stderr %q does not mention %q", what, r.stderr, want)
+	}
+}
+
+func tempDB(t *testing.T) string {
+	return filepath.Join(t.TempDir(), "scimd.db")
+}
+
+// openStore opens a store on the file; it must be closed before a command runs.
+func openTestStore(t *testing.T, db string) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func call(t *testing.T, c *scimclient.Client, method, path string, body any, status int) map[string]any {
+	t.Helper()
+	resp, err := c.Do(context.Background(), method, path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != status {
+		t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.Status, status, resp.Body)
+	}
+	if len(resp.Body) == 0 {
+		return nil
+	}
+	m, err := resp.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type tenantRow struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+type credentialRow struct {
+	ID      string     `json:"id"`
+	Tenant  string     `json:"tenant"`
+	Created time.Time  `json:"created"`
+	Revoked *time.Time `json:"revoked"`
+}
+
+type issuedCredential struct {
+	Tenant   string `json:"tenant"`
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Bearer   string `json:"bearer"`
+}
+
+func TestTenantAndCredentialCommands(t *testing.T) {
+	db := tempDB(t)
+
+	out := ok(t, db, "tenant", "create", "acme")
+	m := regexp.MustCompile(`^created tenant acme \((\S+)\)\n$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("tenant create: %q", out)
+	}
+	acmeID := m[1]
+	var beta tenantRow
+	okJSON(t, db, &beta, "tenant", "create", "beta", "--json") // a flag after the name
+	if beta.Name != "beta" || beta.ID == "" || beta.ID == acmeID || beta.Created.IsZero() {
+		t.Fatalf("tenant create --json: %+v", beta)
+	}
+	fails(t, runMain(t, db, nil, "tenant", "create", "acme"), "already exists", "tenant create of an existing name")
+
+	var tenants []tenantRow
+	okJSON(t, db, &tenants, "tenant", "list", "--json")
+	if len(tenants) != 2 || tenants[0].Name != "acme" || tenants[0].ID != acmeID || tenants[1] != beta {
+		t.Fatalf("tenant list --json: %+v", tenants)
+	}
+	out = ok(t, db, "tenant", "list")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || strings.Fields(lines[0])[0] != "NAME" || strings.Fields(lines[1])[0] != "acme" || strings.Fields(lines[1])[1] != acmeID || strings.Fields(lines[2])[0] != "beta" {
+		t.Fatalf("tenant list:\n%s", out)
+	}
+	// Flags can come from the environment.
+	r := runMain(t, "", map[string]string{"SCIMD_DB": db, "SCIMD_JSON": "true"}, "tenant", "list")
+	var fromEnv []tenantRow
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &fromEnv) != nil || !reflect.DeepEqual(fromEnv, tenants) {
+		t.Fatalf("tenant list with SCIMD_DB and SCIMD_JSON: %+v", r)
+	}
+
+	// credential create --json prints exactly these keys.
+	out = ok(t, db, "credential", "create", "--tenant", "acme", "--json")
+	var keys map[string]any
+	if err := json.Unmarshal([]byte(out), &keys); err != nil {
+		t.Fatalf("credential create --json: %v: %q", err, out)
+	}
+	var names []string
+	for k, v := range keys {
+		names = append(names, k)
+		if s, _ := v.(string); s == "" {
+			t.Errorf("credential create --json: %q is %#v", k, v)
+		}
+	}
+	sort.Strings(names)
+	if !reflect.DeepEqual(names, []string{"bearer", "id", "password", "tenant", "username"}) {
+		t.Fatalf("credential create --json keys %v, want bearer id password tenant username", names)
+	}
+	var c1 issuedCredential
+	json.Unmarshal([]byte(out), &c1)
+	if c1.Tenant != "acme" || c1.Username != c1.ID || c1.Bearer != c1.ID+"."+c1.Password || len(c1.Password) < 40 {
+		t.Fatalf("credential create --json: %+v", c1)
+	}
+	out = ok(t, db, "credential", "create", "--tenant", "acme")
+	fields := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, found := strings.Cut(line, ":"); found {
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	c2 := issuedCredential{fields["tenant"], fields["id"], fields["username"], fields["password"], fields["bearer"]}
+	if c2.Tenant != "acme" || c2.ID == "" || c2.ID == c1.ID || c2.Username != c2.ID || c2.Bearer != c2.ID+"."+c2.Password {
+		t.Fatalf("credential create:\n%s", out)
+	}
+
+	var creds []credentialRow
+	okJSON(t, db, &creds, "credential", "list", "--json")
+	if len(creds) != 2 || creds[0].ID != c1.ID || creds[1].ID != c2.ID || creds[0].Tenant != "acme" || creds[0].Revoked != nil || creds[1].Revoked != nil {
+		t.Fatalf("credential list --json: %+v", creds)
+	}
+	if strings.Contains(ok(t, db, "credential", "list", "--json"), c1.Password) {
+		t.Fatalf("credential list shows a secret")
+	}
+	okJSON(t, db, &creds, "credential", "list", "--tenant", "beta", "--json")
+	if creds == nil || len(creds) != 0 {
+		t.Fatalf("credential list --tenant beta --json: %+v, want []", creds)
+	}
+	out = ok(t, db, "credential", "list", "--tenant", "acme")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], c1.ID) || !strings.HasSuffix(lines[1], "-") {
+		t.Fatalf("credential list --tenant acme:\n%s", out)
+	}
+
+	// The printed secrets authenticate, as bearer and as Basic; a server runs on the file
+	// while the next commands run, as in production.
+	st := openTestStore(t, db)
+	defer st.Close()
+	srv := storetest.StartServer(t, st)
+	auth := func(authz string) int {
+		t.Helper()
+		c := scimclient.New(srv.URL, "")
+		c.Authorization = authz
+		resp, err := c.Do(context.Background(), "GET", "/Users", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Status
+	}
+	for _, c := range []issuedCredential{c1, c2} {
+		if got := auth("Bearer " + c.Bearer); got != http.StatusOK {
+			t.Fatalf("bearer of %s: %d", c.ID, got)
+		}
+		if got := auth(scimclient.Basic(c.Username, c.Password)); got != http.StatusOK {
+			t.Fatalf("Basic of %s: %d", c.ID, got)
+		}
+	}
+	if got := auth(scimclient.Basic(c1.Username, c2.Password)); got != http.StatusUnauthorized {
+		t.Fatalf("mismatched id and password: %d", got)
+	}
+
+	if out := ok(t, db, "credential", "revoke", c1.ID); out != "revoked "+c1.ID+"\n" {
+		t.Fatalf("credential revoke: %q", out)
+	}
+	if got := auth("Bearer " + c1.Bearer); got != http.StatusUnauthorized {
+		t.Fatalf("revoked bearer: %d, want 401", got)
+	}
+	if got := auth(scimclient.Basic(c1.Username, c1.Password)); got != http.StatusUnauthorized {
+		t.Fatalf("revoked Basic: %d, want 401", got)
+	}
+	if got := auth("Bearer " + c2.Bearer); got != http.StatusOK {
+		t.Fatalf("the other credential after a revocation: %d", got)
+	}
+	okJSON(t, db, &creds, "credential", "list", "--tenant", "acme", "--json")
+	if len(creds) != 2 || creds[0].ID != c1.ID || creds[0].Revoked == nil || creds[1].Revoked != nil {
+		t.Fatalf("credential list after revoke: %+v", creds)
+	}
+	var revoked map[string]any
+	okJSON(t, db, &revoked, "credential", "revoke", c1.ID, "--json") // revoking again is harmless
+	if !reflect.DeepEqual(revoked, map[string]any{"id": c1.ID, "revoked": true}) {
+		t.Fatalf("credential revoke --json: %v", revoked)
+	}
+	fails(t, runMain(t, db, nil, "credential", "revoke", "scimd_000000000000000000"), "scimd_000000000000000000", "revoke an unknown credential")
+}
+
+func TestCommandErrors(t *testing.T) {
+	db := tempDB(t)
+	ok(t, db, "tenant", "create", "acme")
+	for _, tc := range []struct {
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{args: []string{"credential", "create", "--tenant", "nope"}, want: `no tenant named "nope"`},
+		{args: []string{"credential", "list", "--tenant", "nope"}, want: `no tenant named "nope"`},
+		{args: []string{"user", "list", "--tenant", "nope"}, want: `no tenant named "nope"`},
+		{args: []string{"user", "list", "--tenant", "nope", "--role", "Admins"}, want: `no tenant named "nope"`},
+		{args: []string{"group", "list", "--tenant", "nope"}, want: `no tenant named "nope"`},
+		{args: []string{"credential", "create"}, want: "--tenant is required"},
+		{args: []string{"user", "list"}, want: "--tenant is required"},
+		{args: []string{"group", "list", "--json"}, want: "--tenant is required"},
+		{args: []string{"frobnicate"}, want: `unknown command "frobnicate"`},
+		{args: []string{"tenant"}, want: `unknown command "tenant"`},
+		{args: []string{"tenant", "delete", "acme"}, want: `unknown command "tenant delete"`},
+		{args: []string{"tenant", "create"}, want: "usage: scimd tenant create NAME"},
+		{args: []string{"tenant", "create", "a", "b"}, want: "usage: scimd tenant create NAME"},
+		{args: []string{"credential", "revoke"}, want: "usage: scimd credential revoke ID"},
+		{args: []string{"tenant", "list", "--bogus"}, want: "bogus"},
+		{args: []string{"user", "list", "--tenant"}, want: "tenant"},
+		{args: []string{"tenant", "list"}, vars: map[string]string{"SCIMD_JSON": "maybe"}, want: "SCIMD_JSON"},
+		// A server that cannot listen neither bootstraps nor prints a credential.
+		{args: []string{"serve", "--addr", "127.0.0.1:99999"}, want: "listen"},
+		{args: []string{"serve", "--addr"}, want: "addr"},
+	} {
+		what := "scimd " + strings.Join(tc.args, " ")
+		fails(t, runMain(t, db, tc.vars, tc.args...), tc.want, what)
+	}
+	// Nothing above changed the data.
+	var tenants []tenantRow
+	okJSON(t, db, &tenants, "tenant", "list", "--json")
+	if len(tenants) != 1 || tenants[0].Name != "acme" {
+		t.Fatalf("tenants after failed commands: %+v", tenants)
+	}
+	if out := ok(t, "", "help"); !strings.Contains(out, "usage:") {
+		t.Fatalf("help: %q", out)
+	}
+}
+
+type userRow struct {
+	ID       string   `json:"id"`
+	UserName string   `json:"userName"`
+	Active   bool     `json:"active"`
+	Roles    []string `json:"roles"`
+}
+
+type groupRow struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Members     int    `json:"members"`
+}
+
+func TestUserAndGroupListShowRoles(t *testing.T) {
+	db := tempDB(t)
+	// An identity provider provisions two tenants over HTTP.
+	st := openTestStore(t, db)
+	srv := storetest.StartServer(t, st)
+	acme, beta := srv.NewTenant(t, "acme"), srv.NewTenant(t, "beta")
+	user := func(c *scimclient.Client, name string, active bool) string {
+		m := call(t, c, "POST", "/Users", map[string]any{"userName": name, "active": active}, http.StatusCreated)
+		return m["id"].(string)
+	}
+	group := func(c *scimclient.Client, name string, members ...string) string {
+		list := []any{}
+		for _, id := range members {
+			list = append(list, map[string]any{"value": id})
+		}
+		m := call(t, c, "POST", "/Groups", map[string]any{"displayName": name, "members": list}, http.StatusCreated)
+		return m["id"].(string)
+	}
+	alice := user(acme.Client, "alice", true)
+	bob := user(acme.Client, "bob", true)
+	carol := user(acme.Client, "carol", true)
+	dave := user(acme.Client, "dave", true)
+	admins := group(acme.Client, "Admins", alice, dave)
+	readers := group(acme.Client, "Readers", bob)
+	call(t, acme.Client, "PATCH", "/Groups/"+readers, map[string]any{
+		"schemas":    []any{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+		"Operations": []any{map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": alice}}}},
+	}, http.StatusNoContent)
+	// Deactivated, dave keeps his role.
+	call(t, acme.Client, "PATCH", "/Users/"+dave, map[string]any{
+		"schemas":    []any{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+		"Operations": []any{map[string]any{"op": "replace", "path": "active", "value": false}},
+	}, http.StatusOK)
+	erin := user(beta.Client, "erin", true)
+	betaAdmins := group(beta.Client, "Admins", erin)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var groups []groupRow
+	okJSON(t, db, &groups, "group", "list", "--tenant", "acme", "--json")
+	if want := []groupRow{{admins, "Admins", 2}, {readers, "Readers", 2}}; !reflect.DeepEqual(groups, want) {
+		t.Fatalf("group list --tenant acme: %+v, want %+v", groups, want)
+	}
+	okJSON(t, db, &groups, "group", "list", "--tenant", "beta", "--json")
+	if want := []groupRow{{betaAdmins, "Admins", 1}}; !reflect.DeepEqual(groups, want) {
+		t.Fatalf("group list --tenant beta: %+v, want %+v", groups, want)
+	}
+	out := ok(t, db, "group", "list", "--tenant", "acme")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !reflect.DeepEqual(strings.Fields(lines[1]), []string{admins, "Admins", "2"}) {
+		t.Fatalf("group list:\n%s", out)
+	}
+
+	users := func(args ...string) []userRow {
+		t.Helper()
+		var rows []userRow
+		okJSON(t, db, &rows, append([]string{"user", "list", "--json"}, args...)...)
+		return rows
+	}
+	all := []userRow{
+		{alice, "alice", true, []string{"Admins", "Readers"}},
+		{bob, "bob", true, []string{"Readers"}},
+		{carol, "carol", true, []string{}},
+		{dave, "dave", false, []string{"Admins"}},
+	}
+	if got := users("--tenant", "acme"); !reflect.DeepEqual(got, all) {
+		t.Fatalf("user list --tenant acme:\n%+v\nwant\n%+v", got, all)
+	}
+	for _, tc := range []struct {
+		role string
+		want []userRow
+	}{
+		{"Admins", []userRow{all[0], all[3]}},
+		{"admins", []userRow{all[0], all[3]}}, // role names compare case-insensitively
+		{"Readers", []userRow{all[0], all[1]}},
+		{"Nobody", []userRow{}},
+	} {
+		if got := users("--tenant", "acme", "--role", tc.role); !reflect.DeepEqual(got, tc.want) {
+			t.Fatalf("user list --role %s: %+v, want %+v", tc.role, got, tc.want)
+		}
+	}
+	if got, want := users("--tenant", "beta", "--role", "Admins"), []userRow{{erin, "erin", true, []string{"Admins"}}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("user list --tenant beta --role Admins: %+v, want %+v", got, want)
+	}
+	out = ok(t, db, "user", "list", "--tenant", "acme", "--role", "Admins")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !reflect.DeepEqual(strings.Fields(lines[0]), []string{"ID", "USERNAME", "ACTIVE", "ROLES"}) ||
+		!reflect.DeepEqual(strings.Fields(lines[1]), []string{alice, "alice", "true", "Admins,Readers"}) ||
+		!reflect.DeepEqual(strings.Fields(lines[2]), []string{dave, "dave", "false", "Admins"}) {
+		t.Fatalf("user list --role Admins:\n%s", out)
+	}
+
+	// Deleting the group takes the role from its members; deleting a user takes it out of
+	// its groups.
+	st = openTestStore(t, db)
+	ctx := context.Background()
+	if err := st.DeleteGroup(ctx, acme.ID, admins, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteUser(ctx, acme.ID, bob, nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	want := []userRow{
+		{alice, "alice", true, []string{"Readers"}},
+		{carol, "carol", true, []string{}},
+		{dave, "dave", false, []string{}},
+	}
+	if got := users("--tenant", "acme"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("user list after deletes: %+v, want %+v", got, want)
+	}
+	if got := users("--tenant", "acme", "--role", "Admins"); len(got) != 0 {
+		t.Fatalf("user list --role Admins after the group's deletion: %+v", got)
+	}
+	okJSON(t, db, &groups, "group", "list", "--tenant", "acme", "--json")
+	if want := []groupRow{{readers, "Readers", 1}}; !reflect.DeepEqual(groups, want) {
+		t.Fatalf("group list after deletes: %+v, want %+v", groups, want)
+	}
+}
+
+// TestUserListPages checks that user list and group list read every page of a tenant
+// larger than one page of the store.
+func TestUserListPages(t *testing.T) {
+	db := tempDB(t)
+	st := openTestStore(t, db)
+	ctx := context.Background()
+	tn, err := st.CreateTenant(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1203
+	ids := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		u, err := st.CreateUser(ctx, tn.ID, map[string]any{"userName": fmt.Sprintf("user%04d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	if _, err := st.CreateGroup(ctx, tn.ID, map[string]any{"displayName": "Everyone"}, ids); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var rows []userRow
+	okJSON(t, db, &rows, "user", "list", "--tenant", "big", "--role", "everyone", "--json")
+	if len(rows) != n || rows[0].ID != ids[0] || rows[n-1].ID != ids[n-1] {
+		t.Fatalf("user list --role: %d rows, want %d", len(rows), n)
+	}
+	var groups []groupRow
+	okJSON(t, db, &groups, "group", "list", "--tenant", "big", "--json")
+	if len(groups) != 1 || groups[0].Members != n {
+		t.Fatalf("group list: %+v", groups)
+	}
+}
+
+// serving is a serve command running in a goroutine.
+type serving struct {
+	addr           string
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan int
+}
+
+func startServe(t *testing.T, args []string, vars map[string]string) *serving {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &serving{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	ready := make(chan string, 1)
+	env := Env{Stdout: s.stdout, Stderr: s.stderr, Getenv: envOf(vars), Ready: func(addr string) { ready <- addr }}
+	go func() { s.done <- Main(ctx, args, env) }()
+	select {
+	case s.addr = <-ready:
+	case code := <-s.done:
+		t.Fatalf("serve exited with %d before listening: %s", code, s.stderr)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("serve did not become ready")
+	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// stop cancels the command's context and expects a clean exit.
+func (s *serving) stop(t *testing.T) {
+	t.Helper()
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case code := <-s.done:
+		if code != 0 {
+			t.Errorf("serve exited with %d: %s", code, s.stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("serve did not stop after its context ended")
+	}
+}
+
+var firstStartLine = regexp.MustCompile(`(?m)^\s*(SCIM connector base URL|Basic auth user name|Basic auth password|Bearer token):\s+(\S+)\s*$`)
+
+// printedSecrets parses the first-start message: each value must appear exactly once.
+func printedSecrets(t *testing.T, out string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, m := range firstStartLine.FindAllStringSubmatch(out, -1) {
+		if _, dup := got[m[1]]; dup {
+			t.Fatalf("%q printed twice:\n%s", m[1], out)
+		}
+		got[m[1]] = m[2]
+	}
+	if len(got) != 4 {
+		t.Fatalf("first start printed %d of the 4 values:\n%s", len(got), out)
+	}
+	return got
+}
+
+func TestServe(t *testing.T) {
+	db := tempDB(t)
+	s := startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, nil)
+	printed := printedSecrets(t, s.stdout.String())
+	base := "http://" + s.addr + "/scim/v2"
+	if printed["SCIM connector base URL"] != base {
+		t.Errorf("printed base URL %q, want %q (where the server listens)", printed["SCIM connector base URL"], base)
+	}
+	id, password, bearer := printed["Basic auth user name"], printed["Basic auth password"], printed["Bearer token"]
+	if bearer != id+"."+password {
+		t.Fatalf("bearer %q is not <user name>.<password>", bearer)
+	}
+	if strings.Count(s.stdout.String(), password) != 2 { // the password line and inside the bearer
+		t.Fatalf("the password is printed %d times:\n%s", strings.Count(s.stdout.String(), password), s.stdout)
+	}
+	if strings.Contains(s.stderr.String(), password) {
+		t.Fatalf("the secret is in the log: %s", s.stderr)
+	}
+
+	viaBearer := scimclient.New(base, bearer)
+	l := call(t, viaBearer, "GET", "/Users", nil, http.StatusOK)
+	if fmt.Sprint(l["totalResults"]) != "0" {
+		t.Fatalf("GET /Users on a new server: %v", l)
+	}
+	viaBasic := scimclient.New(base, "")
+	viaBasic.Authorization = scimclient.Basic(id, password)
+	call(t, viaBasic, "POST", "/Users", map[string]any{"userName": "alice"}, http.StatusCreated)
+	l = call(t, viaBasic, "GET", "/Users", nil, http.StatusOK)
+	if fmt.Sprint(l["totalResults"]) != "1" {
+		t.Fatalf("GET /Users with Basic: %v", l)
+	}
+	wrong := scimclient.New(base, id+".wrong")
+	call(t, wrong, "GET", "/Users", nil, http.StatusUnauthorized)
+	s.stop(t)
+
+	var tenants []tenantRow
+	okJSON(t, db, &tenants, "tenant", "list", "--json")
+	if len(tenants) != 1 || tenants[0].Name != "default" {
+		t.Fatalf("tenants after the first start: %+v", tenants)
+	}
+
+	// The second start prints no secret, and the first credential still works.
+	s = startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, nil)
+	if out := s.stdout.String(); out != "" {
+		t.Fatalf("second start printed:\n%s", out)
+	}
+	if strings.Contains(s.stderr.String(), password) {
+		t.Fatalf("the secret is in the log of the second start")
+	}
+	again := scimclient.New("http://"+s.addr+"/scim/v2", bearer)
+	if l := call(t, again, "GET", "/Users", nil, http.StatusOK); fmt.Sprint(l["totalResults"]) != "1" {
+		t.Fatalf("GET /Users after a restart: %v", l)
+	}
+	s.stop(t)
+	okJSON(t, db, &tenants, "tenant", "list", "--json")
+	if len(tenants) != 1 {
+		t.Fatalf("a second start created a tenant: %+v", tenants)
+	}
+
+	// scimd with no command serves; flags from the environment; --base-url is what is
+	// printed.
+	db2 := tempDB(t)
+	s = startServe(t, nil, map[string]string{"SCIMD_DB": db2, "SCIMD_ADDR": "127.0.0.1:0", "SCIMD_BASE_URL": "https://scim.example.com/"})
+	printed = printedSecrets(t, s.stdout.String())
+	if printed["SCIM connector base URL"] != "https://scim.example.com/scim/v2" {
+		t.Errorf("printed base URL %q with --base-url", printed["SCIM connector base URL"])
+	}
+	c := scimclient.New("http://"+s.addr+"/scim/v2", printed["Bearer token"])
+	call(t, c, "GET", "/Users", nil, http.StatusOK)
+	s.stop(t)
+}
+
+// A first start that cannot listen creates nothing and prints no credential: the next,
+// successful start prints it.
+func TestServeCannotListen(t *testing.T) {
+	db := tempDB(t)
+	fails(t, runMain(t, db, nil, "serve", "--addr", "127.0.0.1:99999"), "listen", "serve on an invalid port")
+	var tenants []tenantRow
+	okJSON(t, db, &tenants, "tenant", "list", "--json")
+	if len(tenants) != 0 {
+		t.Fatalf("a start that failed to listen created %+v", tenants)
+	}
+	s := startServe(t, []string{"--addr", "127.0.0.1:0", "--db", db}, nil)
+	printed := printedSecrets(t, s.stdout.String())
+	call(t, scimclient.New("http://"+s.addr+"/scim/v2", printed["Bearer token"]), "GET", "/Groups", nil, http.StatusOK)
+}

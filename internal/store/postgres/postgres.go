@@ -1,0 +1,265 @@
+// Package postgres is scimd's PostgreSQL store, for deployments that run several stateless
+// scimd instances against one database. Consistency is enforced by the database alone.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store/sqlstore"
+)
+
+// DefaultMaxConns is the pool size when the URL does not set pool_max_conns.
+const DefaultMaxConns = 16
+
+// IsURL reports whether a --db value names a PostgreSQL database.
+func IsURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to the database named by a postgres:// URL and migrates its schema. The
+// URL may carry pool_max_conns (the connection pool's size); other parameters are
+// PostgreSQL's own (sslmode, search_path, …).
+func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+	maxConns := DefaultMaxConns
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	q := u.Query()
+	if v := q.Get("pool_max_conns"); v != "" {
+		if maxConns, err = strconv.Atoi(v); err != nil || maxConns < 1 {
+			return nil, fmt.Errorf("pool_max_conns must be a positive integer, got %q", v)
+		}
+		q.Del("pool_max_conns")
+		u.RawQuery = q.Encode()
+	}
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return sqlstore.New(sqlstore.Config{
+		Read: db, WriteDB: db, Dialect: dialect{},
+		Write: func(ctx context.Context, fn func(*sql.Tx) error) error { return inTx(ctx, db, fn) },
+		Close: db.Close,
+	}), nil
+}
+
+// inTx runs fn in its own transaction, retrying when PostgreSQL reports a serialization
+// failure or a deadlock (the transaction had no effect, so running it again is safe).
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = tryTx(ctx, db, fn)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01") {
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+			continue
+		}
+		return err
+	}
+	return err
+}
+
+func tryTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// migrationLock is the advisory lock key that serializes migrations when several instances
+// start at once.
+const migrationLock = 0x5c1d0001
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+		return fmt.Errorf("migrate: take advisory lock: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLock)
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS scimd_schema_version (version INTEGER NOT NULL)"); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var version int
+	err = conn.QueryRowContext(ctx, "SELECT version FROM scimd_schema_version").Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO scimd_schema_version (version) VALUES (0)"); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE scimd_schema_version SET version = $1", i+1); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// migrations are applied in order; never edit one that has shipped, add another. Text that
+// is compared or indexed uses the "C" collation: bytewise, like SQLite, so that ranges
+// ("sw") use the indexes and both stores order alike. The tenant id leads every index.
+var migrations = []string{`
+CREATE TABLE tenants (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL UNIQUE,
+	created BIGINT NOT NULL
+);
+CREATE TABLE credentials (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	secret_hash BYTEA NOT NULL,
+	created BIGINT NOT NULL,
+	revoked BIGINT
+);
+CREATE INDEX credentials_tenant ON credentials(tenant_id);
+CREATE TABLE users (
+	seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	id TEXT COLLATE "C" NOT NULL,
+	user_name TEXT NOT NULL,
+	user_name_fold TEXT COLLATE "C" NOT NULL,
+	external_id TEXT COLLATE "C",
+	active BOOLEAN NOT NULL,
+	created BIGINT NOT NULL,
+	modified BIGINT NOT NULL,
+	version BIGINT NOT NULL,
+	doc JSONB NOT NULL
+);
+CREATE UNIQUE INDEX users_id ON users(tenant_id, id);
+CREATE UNIQUE INDEX users_name ON users(tenant_id, user_name_fold);
+CREATE INDEX users_external ON users(tenant_id, external_id);
+CREATE INDEX users_tenant_seq ON users(tenant_id, seq);
+CREATE TABLE user_emails (
+	tenant_id TEXT NOT NULL,
+	value_fold TEXT COLLATE "C" NOT NULL,
+	user_seq BIGINT NOT NULL REFERENCES users(seq) ON DELETE CASCADE,
+	PRIMARY KEY (tenant_id, value_fold, user_seq)
+);
+CREATE INDEX user_emails_user ON user_emails(user_seq);
+CREATE TABLE groups (
+	seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	id TEXT COLLATE "C" NOT NULL,
+	display_name TEXT NOT NULL,
+	display_name_fold TEXT COLLATE "C" NOT NULL,
+	external_id TEXT COLLATE "C",
+	created BIGINT NOT NULL,
+	modified BIGINT NOT NULL,
+	version BIGINT NOT NULL,
+	doc JSONB NOT NULL
+);
+CREATE UNIQUE INDEX groups_id ON groups(tenant_id, id);
+CREATE UNIQUE INDEX groups_name ON groups(tenant_id, display_name_fold);
+CREATE INDEX groups_external ON groups(tenant_id, external_id);
+CREATE INDEX groups_tenant_seq ON groups(tenant_id, seq);
+CREATE TABLE group_members (
+	tenant_id TEXT NOT NULL,
+	group_seq BIGINT NOT NULL REFERENCES groups(seq) ON DELETE CASCADE,
+	user_seq BIGINT NOT NULL REFERENCES users(seq) ON DELETE CASCADE,
+	PRIMARY KEY (tenant_id, group_seq, user_seq)
+);
+CREATE INDEX group_members_user ON group_members(tenant_id, user_seq, group_seq);
+`}
+
+// dialect is PostgreSQL's SQL.
+type dialect struct{}
+
+func (dialect) Rebind(q string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func pathLiteral(path []string) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = `"` + strings.ReplaceAll(strings.ReplaceAll(p, `\`, `\\`), `"`, `\"`) + `"`
+	}
+	return "'{" + strings.ReplaceAll(strings.Join(parts, ","), "'", "''") + "}'"
+}
+
+func (dialect) JSONValue(doc string, path []string, t scim.AttrType) string {
+	p := pathLiteral(path)
+	switch t {
+	case scim.TypeComplex:
+		return "(" + doc + " #> " + p + ")"
+	case scim.TypeBoolean:
+		return "((" + doc + " #>> " + p + ")::boolean)"
+	case scim.TypeInteger, scim.TypeDecimal:
+		return "((" + doc + " #>> " + p + ")::numeric)"
+	}
+	return "((" + doc + " #>> " + p + ") COLLATE \"C\")"
+}
+
+func (dialect) JSONElements(doc string, path []string) string {
+	p := pathLiteral(path)
+	return "jsonb_array_elements(CASE WHEN jsonb_typeof(" + doc + " #> " + p + ") = 'array' THEN " + doc + " #> " + p + " ELSE '[]'::jsonb END) AS j(value)"
+}
+
+func (dialect) Fold(expr string) string     { return "lower(" + expr + ")" }
+func (dialect) Contains(expr string) string { return "strpos(" + expr + ", ?) > 0" }
+func (dialect) EndsWith(expr string) string { return "right(" + expr + ", char_length(?)) = ?" }
+func (dialect) ForUpdate() string           { return " FOR UPDATE" }
+
+func (dialect) IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
