@@ -23,6 +23,7 @@ import (
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/store/sqlite"
 )
 
@@ -102,7 +103,7 @@ type common struct {
 func newFlags(name string, env Env, c *common) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.db, "db", "scimd.db", "SQLite file path (or, later, a postgres:// URL)")
+	fs.StringVar(&c.db, "db", "scimd.db", "SQLite file path, or a postgres:// URL")
 	fs.BoolVar(&c.json, "json", false, "print JSON")
 	return fs
 }
@@ -138,8 +139,8 @@ func parse(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
 }
 
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, errors.New("the PostgreSQL store is not available in this version; use a SQLite file path")
+	if postgres.IsURL(dsn) {
+		return postgres.Open(ctx, dsn)
 	}
 	return sqlite.Open(ctx, dsn)
 }
