@@ -21,7 +21,11 @@ type column struct {
 // relation is a multi-valued attribute kept in another table (a user's groups, a group's
 // members); a filter on it becomes an IN over that table, so that it runs from its index.
 type relation struct {
-	prefix string // "<key> IN (SELECT … WHERE … AND " + condition + ")"
+	// prefix is "<key> IN (SELECT … WHERE m.tenant_id = ? AND r.tenant_id = ? AND " and
+	// is followed by a condition and ")". The tenant is a parameter, not a correlation
+	// with the outer row: a correlated subquery is run per outer row, while this one is a
+	// semi-join that starts from the related table's index.
+	prefix string
 	subs   map[string]column
 }
 
@@ -44,7 +48,7 @@ type resourceTable struct {
 	columns   map[string]column   // by canonical path: "userName", "meta.created"
 	relations map[string]relation // by canonical attribute name: "groups"
 	// indexedEq are sub-attributes of multi-valued attributes with a lookup table for eq.
-	indexedEq map[string]string // path -> "u.seq IN (SELECT … AND value_fold = ?)"
+	indexedEq map[string]string // path -> "u.seq IN (SELECT … tenant_id = ? AND value_fold = ?)"
 }
 
 var usersTable = resourceTable{
@@ -59,7 +63,7 @@ var usersTable = resourceTable{
 	},
 	relations: map[string]relation{
 		"groups": {
-			prefix: "u.seq IN (SELECT m.user_seq FROM group_members m JOIN groups r ON r.seq = m.group_seq WHERE m.tenant_id = u.tenant_id AND ",
+			prefix: "u.seq IN (SELECT m.user_seq FROM group_members m JOIN groups r ON r.seq = m.group_seq WHERE m.tenant_id = ? AND r.tenant_id = ? AND ",
 			subs: map[string]column{
 				"value":   {expr: "r.id"},
 				"display": {expr: "r.display_name_fold", fold: true},
@@ -68,7 +72,7 @@ var usersTable = resourceTable{
 		},
 	},
 	indexedEq: map[string]string{
-		"emails.value": "u.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = u.tenant_id AND e.value_fold = ?)",
+		"emails.value": "u.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ? AND e.value_fold = ?)",
 	},
 }
 
@@ -83,7 +87,7 @@ var groupsTable = resourceTable{
 	},
 	relations: map[string]relation{
 		"members": {
-			prefix: "g.seq IN (SELECT m.group_seq FROM group_members m JOIN users r ON r.seq = m.user_seq WHERE m.tenant_id = g.tenant_id AND ",
+			prefix: "g.seq IN (SELECT m.group_seq FROM group_members m JOIN users r ON r.seq = m.user_seq WHERE m.tenant_id = ? AND r.tenant_id = ? AND ",
 			subs: map[string]column{
 				"value":   {expr: "r.id"},
 				"display": {expr: "r.user_name_fold", fold: true},
@@ -95,17 +99,18 @@ var groupsTable = resourceTable{
 
 // compileFilter turns a resolved filter into a SQL condition with bound parameters. Values
 // are always parameters; the only names in the SQL come from the schema definitions.
-func compileFilter(d Dialect, t *resourceTable, rt *scim.ResourceType, f scim.Filter) (string, []any, error) {
-	c := &compiler{d: d, t: t, rt: rt}
+func compileFilter(d Dialect, t *resourceTable, rt *scim.ResourceType, tenantID string, f scim.Filter) (string, []any, error) {
+	c := &compiler{d: d, t: t, rt: rt, tenantID: tenantID}
 	sql, err := c.expr(f)
 	return sql, c.args, err
 }
 
 type compiler struct {
-	d    Dialect
-	t    *resourceTable
-	rt   *scim.ResourceType
-	args []any
+	d        Dialect
+	tenantID string
+	t        *resourceTable
+	rt       *scim.ResourceType
+	args     []any
 	// Inside a value path filter, paths name sub-attributes of one value: elem is the SQL
 	// of that value (a JSON array element), or rel the related table it lives in.
 	elem string
@@ -207,6 +212,8 @@ func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present b
 			if !ok {
 				return "", scim.InvalidFilter("filtering on %q is not supported", p.String())
 			}
+			c.arg(c.tenantID)
+			c.arg(c.tenantID)
 			cond, err := c.compare(col, op, value, present)
 			if err != nil {
 				return "", err
@@ -215,6 +222,7 @@ func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present b
 		}
 		if lookup, ok := c.t.indexedEq[key]; ok && op == scim.OpEq {
 			if s, ok := value.(string); ok {
+				c.arg(c.tenantID)
 				c.arg(store.Fold(s))
 				return lookup, nil
 			}
@@ -391,6 +399,8 @@ func (c *compiler) valuePath(f *scim.ValuePathFilter) (string, error) {
 	p := f.Path
 	if p.URN == "" {
 		if rel, ok := c.t.relations[p.Name]; ok {
+			c.arg(c.tenantID)
+			c.arg(c.tenantID)
 			c.rel = &rel
 			cond, err := c.expr(f.Filter)
 			c.rel = nil

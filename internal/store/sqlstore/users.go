@@ -297,22 +297,45 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 	return nil
 }
 
-// list runs the count and the page of a list in one read snapshot.
-func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceType, selectSQL, tenantID string, q store.ListQuery, scan func(r runner, rows *sql.Rows) error) (int, error) {
+// listSQL builds a list's count and page queries and their arguments (the page query
+// takes two more: LIMIT and OFFSET).
+func (s *Store) listSQL(t *resourceTable, rt *scim.ResourceType, selectSQL, tenantID string, f scim.Filter) (count, page string, args []any, err error) {
 	where := t.alias + ".tenant_id = ?"
-	args := []any{tenantID}
-	if q.Filter != nil {
-		cond, fargs, err := compileFilter(s.d, t, rt, q.Filter)
+	args = []any{tenantID}
+	if f != nil {
+		cond, fargs, err := compileFilter(s.d, t, rt, tenantID, f)
 		if err != nil {
-			return 0, err
+			return "", "", nil, err
 		}
 		where += " AND " + cond
 		args = append(args, fargs...)
 	}
+	from := map[string]string{"u": " FROM users u", "g": " FROM groups g"}[t.alias]
+	count = "SELECT count(*)" + from + " WHERE " + where
+	page = selectSQL + " WHERE " + where + " ORDER BY " + t.alias + ".seq LIMIT ? OFFSET ?"
+	return count, page, args, nil
+}
+
+// ListSQL returns, in the backend's own SQL, the count and page queries that a list of
+// "Users" or "Groups" with a resolved filter runs, with their arguments (the page query's
+// LIMIT and OFFSET not included): for EXPLAIN in tests and when diagnosing a slow filter.
+func (s *Store) ListSQL(resource, tenantID string, f scim.Filter) (count, page string, args []any, err error) {
+	t, rt, sel := &usersTable, s.users, userSelect
+	if resource == "Groups" {
+		t, rt, sel = &groupsTable, s.groups, groupSelect
+	}
+	count, page, args, err = s.listSQL(t, rt, sel, tenantID, f)
+	return s.d.Rebind(count), s.d.Rebind(page), args, err
+}
+
+// list runs the count and the page of a list in one read snapshot.
+func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceType, selectSQL, tenantID string, q store.ListQuery, scan func(r runner, rows *sql.Rows) error) (int, error) {
+	count, page, args, err := s.listSQL(t, rt, selectSQL, tenantID, q.Filter)
+	if err != nil {
+		return 0, err
+	}
 	total := 0
-	from := " FROM " + map[string]string{"u": "users u", "g": "groups g"}[t.alias]
-	err := s.readTx(ctx, func(r runner) error {
-		count := "SELECT count(*)" + from + " WHERE " + where
+	err = s.readTx(ctx, func(r runner) error {
 		var err error
 		if q.Filter == nil {
 			err = r.queryRow(count, args...).Scan(&total)
@@ -325,7 +348,6 @@ func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceTyp
 		if q.Count == 0 || q.StartIndex > total {
 			return nil
 		}
-		page := selectSQL + " WHERE " + where + " ORDER BY " + t.alias + ".seq LIMIT ? OFFSET ?"
 		args := append(args, q.Count, q.StartIndex-1)
 		var rows *sql.Rows
 		if q.Filter == nil {
