@@ -11,7 +11,7 @@ import (
 func (s *Server) respondGroup(w http.ResponseWriter, r *http.Request, status int, g *store.Group) error {
 	base := s.baseURL(r)
 	p := projectionOf(r, s.groups)
-	return respondResource(w, status, base+"/Groups/"+g.ID, g.Meta, func(o *objectWriter) error {
+	return s.respondResource(w, status, base+"/Groups/"+g.ID, g.Meta, func(o *objectWriter) error {
 		return s.writeGroup(r, o, base, g, p)
 	})
 }
@@ -78,7 +78,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	}
 	base := s.baseURL(r)
 	p := projectionOf(r, s.groups)
-	return respondList(w, page.Total, q.StartIndex, len(page.Items), func(o *objectWriter, i int) error {
+	return s.respondList(w, page.Total, q.StartIndex, len(page.Items), func(o *objectWriter, i int) error {
 		if err := s.writeGroup(r, o, base, page.Items[i], p); err != nil {
 			return err
 		}

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -159,8 +161,26 @@ func (s *Server) writeGroup(r *http.Request, o *objectWriter, base string, g *st
 	return err
 }
 
+// bufferPool re-uses response buffers: a fresh 32 KiB buffer per response was a large
+// share of a GET's garbage.
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) get(w io.Writer) *bufio.Writer {
+	bw, _ := p.pool.Get().(*bufio.Writer)
+	if bw == nil {
+		bw = bufio.NewWriterSize(nil, 32<<10)
+	}
+	bw.Reset(w)
+	return bw
+}
+
+func (p *bufferPool) put(bw *bufio.Writer) {
+	bw.Reset(nil)
+	p.pool.Put(bw)
+}
+
 // respondResource writes one resource with its ETag and, for a creation, its Location.
-func respondResource(w http.ResponseWriter, status int, location string, m store.Meta, write func(o *objectWriter) error) error {
+func (s *Server) respondResource(w http.ResponseWriter, status int, location string, m store.Meta, write func(o *objectWriter) error) error {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("ETag", etag(m.Version))
@@ -168,7 +188,8 @@ func respondResource(w http.ResponseWriter, status int, location string, m store
 		h.Set("Location", location)
 	}
 	w.WriteHeader(status)
-	bw := bufio.NewWriterSize(w, 32<<10)
+	bw := s.buffers.get(w)
+	defer s.buffers.put(bw)
 	o := &objectWriter{w: bw}
 	if err := write(o); err != nil {
 		return abortStream(err)
@@ -180,10 +201,11 @@ func respondResource(w http.ResponseWriter, status int, location string, m store
 }
 
 // respondList writes a ListResponse (RFC 7644 §3.4.2) whose items are written one by one.
-func respondList(w http.ResponseWriter, total, startIndex, items int, each func(o *objectWriter, i int) error) error {
+func (s *Server) respondList(w http.ResponseWriter, total, startIndex, items int, each func(o *objectWriter, i int) error) error {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := s.buffers.get(w)
+	defer s.buffers.put(bw)
 	o := &objectWriter{w: bw}
 	o.begin()
 	o.field("schemas", []string{scim.ListResponseSchema})

@@ -44,6 +44,7 @@ type Server struct {
 	groups  *scim.ResourceType
 	log     *slog.Logger
 	handler http.Handler
+	buffers bufferPool
 }
 
 // New builds the API over a store.

@@ -10,7 +10,7 @@ import (
 func (s *Server) respondUser(w http.ResponseWriter, r *http.Request, status int, u *store.User) error {
 	base := s.baseURL(r)
 	p := projectionOf(r, s.users)
-	return respondResource(w, status, base+"/Users/"+u.ID, u.Meta, func(o *objectWriter) error {
+	return s.respondResource(w, status, base+"/Users/"+u.ID, u.Meta, func(o *objectWriter) error {
 		s.writeUser(o, base, u, p)
 		return nil
 	})
@@ -59,7 +59,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.baseURL(r)
-	return respondList(w, page.Total, q.StartIndex, len(page.Items), func(o *objectWriter, i int) error {
+	return s.respondList(w, page.Total, q.StartIndex, len(page.Items), func(o *objectWriter, i int) error {
 		s.writeUser(o, base, page.Items[i], p)
 		return o.err
 	})

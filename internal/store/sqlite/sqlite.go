@@ -63,7 +63,9 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	}
 	q := url.Values{}
 	// synchronous(FULL): a write is acknowledged only once it is on disk.
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"} {
+	// temp_store(MEMORY): each request's savepoint keeps its sub-journal in memory, not in a
+	// temporary file written on every change.
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -215,13 +215,7 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 			args = append(args, id)
 		}
 		q := "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN (" + placeholders(len(chunk)) + ")"
-		var rows *sql.Rows
-		var err error
-		if len(chunk) == 1 {
-			rows, err = r.query(q, args...)
-		} else {
-			rows, err = r.dynQuery(q, args...)
-		}
+		rows, err := r.query(q, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -120,6 +120,9 @@ func (s *Store) readRunner(ctx context.Context, tx *sql.Tx) runner {
 	return runner{s: s, ctx: ctx, db: s.read, tx: tx}
 }
 
+// maxCachedStmts bounds the prepared statements kept per store.
+const maxCachedStmts = 512
+
 // cachedStmt returns the prepared statement for a fixed query, or nil the first time:
 // then it prepares the statement in the background and the caller runs the query
 // unprepared. Preparing in the caller could deadlock: it needs a pooled connection, and
@@ -134,7 +137,9 @@ func (s *Store) cachedStmt(db *sql.DB, query string) *sql.Stmt {
 	if st, ok := s.stmts[key]; ok {
 		return st
 	}
-	if s.preparing[key] || s.closed {
+	// Filters make queries of many shapes: keep the cache bounded, and run the rest
+	// unprepared.
+	if s.preparing[key] || s.closed || len(s.stmts)+len(s.preparing) >= maxCachedStmts {
 		return nil
 	}
 	s.preparing[key] = true

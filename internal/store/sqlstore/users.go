@@ -156,13 +156,7 @@ func userGroups(r runner, tenantID string, seqs []int64) (map[int64][]store.Grou
 		}
 		q := `SELECT m.user_seq, g.id, g.display_name FROM group_members m JOIN groups g ON g.seq = m.group_seq
 			WHERE m.tenant_id = ? AND m.user_seq IN (` + placeholders(len(chunk)) + `) ORDER BY g.display_name_fold, g.seq`
-		var rows *sql.Rows
-		var err error
-		if len(chunk) == 1 {
-			rows, err = r.query(q, args...) // the common case (one user) is a fixed query
-		} else {
-			rows, err = r.dynQuery(q, args...)
-		}
+		rows, err := r.query(q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("load user groups: %w", err)
 		}
@@ -183,25 +177,21 @@ func userGroups(r runner, tenantID string, seqs []int64) (map[int64][]store.Grou
 	return out, nil
 }
 
+// GetUser reads the user and its groups as two statements, without a transaction around
+// them (BEGIN and ROLLBACK would cost as much as the lookup): a membership that changes
+// between the two shows in this response or the next, and the user's version covers it.
 func (s *Store) GetUser(ctx context.Context, tenantID, id string, withGroups bool) (*store.User, error) {
-	var u *store.User
-	err := s.readTx(ctx, func(r runner) error {
-		seq, got, err := s.getUser(r, tenantID, id, false)
-		if err != nil {
-			return err
-		}
-		u = got
-		if withGroups {
-			groups, err := userGroups(r, tenantID, []int64{seq})
-			if err != nil {
-				return err
-			}
-			u.Groups = groups[seq]
-		}
-		return nil
-	})
+	r := s.readRunner(ctx, nil)
+	seq, u, err := s.getUser(r, tenantID, id, false)
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", err)
+	}
+	if withGroups {
+		groups, err := userGroups(r, tenantID, []int64{seq})
+		if err != nil {
+			return nil, fmt.Errorf("get user: %w", err)
+		}
+		u.Groups = groups[seq]
 	}
 	return u, nil
 }
@@ -336,25 +326,16 @@ func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceTyp
 	}
 	total := 0
 	err = s.readTx(ctx, func(r runner) error {
-		var err error
-		if q.Filter == nil {
-			err = r.queryRow(count, args...).Scan(&total)
-		} else {
-			err = r.dynRow(count, args...).Scan(&total)
-		}
-		if err != nil {
+		// Filters of one shape compile to the same SQL (values are parameters), so the
+		// statement cache serves them too.
+		if err := r.queryRow(count, args...).Scan(&total); err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
 		if q.Count == 0 || q.StartIndex > total {
 			return nil
 		}
 		args := append(args, q.Count, q.StartIndex-1)
-		var rows *sql.Rows
-		if q.Filter == nil {
-			rows, err = r.query(page, args...)
-		} else {
-			rows, err = r.dynQuery(page, args...)
-		}
+		rows, err := r.query(page, args...)
 		if err != nil {
 			return err
 		}
