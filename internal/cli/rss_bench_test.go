@@ -12,15 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/internal/cli"
 	"github.com/scimd/scimd/internal/credential"
-	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scimclient"
 	"github.com/scimd/scimd/internal/store/sqlite"
+	"github.com/scimd/scimd/internal/storetest"
 )
 
 // TestServeSubprocess is not a test of its own: BenchmarkServerRSS runs this test binary
@@ -68,35 +67,7 @@ func BenchmarkServerRSS(b *testing.B) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	for w := 0; w < 128; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				_, err := st.CreateUser(ctx, tn.ID, scim.Resource{
-					"userName": fmt.Sprintf("user%07d@example.com", i), "externalId": fmt.Sprintf("00u%07d", i),
-					"name":   map[string]any{"givenName": "User", "familyName": fmt.Sprintf("N%d", i)},
-					"emails": []any{map[string]any{"value": fmt.Sprintf("user%07d@example.com", i), "type": "work", "primary": true}},
-					"active": true,
-				})
-				if err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
+	storetest.SeedUsers(b, st, tn.ID, n)
 	st.Close()
 	b.Logf("seeded %d users in %s", n, time.Since(start).Round(time.Second))
 
@@ -133,7 +104,7 @@ func BenchmarkServerRSS(b *testing.B) {
 		wg2.Add(1)
 		go func(w int) {
 			defer wg2.Done()
-			for i := 0; i < 2000; i++ {
+			for i := 0; i < 300; i++ {
 				k := (w*7919 + i*104729) % n
 				paths := []string{
 					"/Users?filter=" + url.QueryEscape(fmt.Sprintf(`userName eq "user%07d@example.com"`, k)),

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -23,7 +22,11 @@ import (
 // Each reports ops/s (and users/s where it pages).
 
 func benchServer(b *testing.B) (*storetest.Server, *storetest.Tenant, *scimclient.Client) {
-	st := storetest.OpenSQLite(b)
+	return benchServerOn(b, storetest.Backend{Name: "sqlite", Open: storetest.OpenSQLite})
+}
+
+func benchServerOn(b *testing.B, be storetest.Backend) (*storetest.Server, *storetest.Tenant, *scimclient.Client) {
+	st := be.Open(b)
 	srv := storetest.StartServer(b, st)
 	tn := srv.NewTenant(b, "bench")
 	c := *tn.Client
@@ -31,47 +34,8 @@ func benchServer(b *testing.B) (*storetest.Server, *storetest.Tenant, *scimclien
 	return srv, tn, &c
 }
 
-// seedUsers creates n users through the store, concurrently, and returns their ids.
 func seedUsers(b *testing.B, st store.Store, tenantID string, n int) []string {
-	b.Helper()
-	ids := make([]string, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	for w := 0; w < 64; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				u, err := st.CreateUser(context.Background(), tenantID, benchUser(i))
-				if err != nil {
-					failed.Store(err)
-					return
-				}
-				ids[i] = u.ID
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatalf("seed users: %v", err)
-	}
-	return ids
-}
-
-func benchUser(i int) scim.Resource {
-	return scim.Resource{
-		"userName":    fmt.Sprintf("user%07d@example.com", i),
-		"externalId":  fmt.Sprintf("00u%07d", i),
-		"displayName": fmt.Sprintf("User %d", i),
-		"name":        map[string]any{"givenName": "User", "familyName": fmt.Sprintf("N%d", i)},
-		"emails":      []any{map[string]any{"value": fmt.Sprintf("user%07d@example.com", i), "type": "work", "primary": true}},
-		"active":      true,
-	}
+	return storetest.SeedUsers(b, st, tenantID, n)
 }
 
 func expect(b *testing.B, resp *scimclient.Response, err error, status int) {
@@ -90,7 +54,13 @@ func reportRate(b *testing.B, n int64, unit string) {
 // BenchmarkCreateUser: POST /Users from concurrent clients; each 201 is acknowledged only
 // after its transaction is committed with synchronous=FULL.
 func BenchmarkCreateUser(b *testing.B) {
-	_, _, c := benchServer(b)
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) { benchCreate(b, be) })
+	}
+}
+
+func benchCreate(b *testing.B, be storetest.Backend) {
+	_, _, c := benchServerOn(b, be)
 	var seq atomic.Int64
 	b.SetParallelism(16)
 	b.ResetTimer()
@@ -112,7 +82,13 @@ func BenchmarkCreateUser(b *testing.B) {
 }
 
 func benchLookup(b *testing.B, users int, path func(i int, ids []string) string) {
-	srv, tn, c := benchServer(b)
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) { benchLookupOn(b, be, users, path) })
+	}
+}
+
+func benchLookupOn(b *testing.B, be storetest.Backend, users int, path func(i int, ids []string) string) {
+	srv, tn, c := benchServerOn(b, be)
 	ids := seedUsers(b, srv.Store, tn.ID, users)
 	b.SetParallelism(8)
 	var seq atomic.Int64

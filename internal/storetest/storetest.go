@@ -6,10 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/httpapi"
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scimclient"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
@@ -137,4 +141,49 @@ func (s *Server) NewTenant(t testing.TB, name string) *Tenant {
 		t.Fatalf("create credential: %v", err)
 	}
 	return &Tenant{Tenant: tn, Issued: issued, Client: scimclient.New(s.URL, issued.Bearer)}
+}
+
+// SeedUsers creates n users (user0000000@example.com, …) through the store with many
+// concurrent writers, for benchmarks, and returns their ids in index order.
+func SeedUsers(tb testing.TB, st store.Store, tenantID string, n int) []string {
+	tb.Helper()
+	ids := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				u, err := st.CreateUser(context.Background(), tenantID, SeedUser(i))
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				ids[i] = u.ID
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		tb.Fatalf("seed users: %v", err)
+	}
+	return ids
+}
+
+// SeedUser is the i-th user SeedUsers creates.
+func SeedUser(i int) scim.Resource {
+	return scim.Resource{
+		"userName":    fmt.Sprintf("user%07d@example.com", i),
+		"externalId":  fmt.Sprintf("00u%07d", i),
+		"displayName": fmt.Sprintf("User %d", i),
+		"name":        map[string]any{"givenName": "User", "familyName": fmt.Sprintf("N%d", i)},
+		"emails":      []any{map[string]any{"value": fmt.Sprintf("user%07d@example.com", i), "type": "work", "primary": true}},
+		"active":      true,
+	}
 }

@@ -361,15 +361,15 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 
 func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.Group], error) {
 	var page store.Page[*store.Group]
-	total, err := s.list(ctx, &groupsTable, s.groups, groupSelect, tenantID, q, func(_ runner, rows *sql.Rows) error {
+	total, err := s.list(ctx, &groupsTable, s.groups, groupSelect, tenantID, q, func(_ runner, rows *sql.Rows) (int, error) {
 		for rows.Next() {
 			_, g, err := scanGroup(rows)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			page.Items = append(page.Items, g)
 		}
-		return rows.Err()
+		return len(page.Items), rows.Err()
 	})
 	if err != nil {
 		return page, fmt.Errorf("list groups: %w", err)

@@ -318,59 +318,69 @@ func (s *Store) ListSQL(resource, tenantID string, f scim.Filter) (count, page s
 	return s.d.Rebind(count), s.d.Rebind(page), args, err
 }
 
-// list runs the count and the page of a list in one read snapshot.
-func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceType, selectSQL, tenantID string, q store.ListQuery, scan func(r runner, rows *sql.Rows) error) (int, error) {
+// list runs the page and, when the page does not tell it, the count of a list in one read
+// snapshot. A page that is not full and starts within the results ends them, so its
+// position gives the total: a filter that matches one user (userName eq, the lookup every
+// identity provider makes before a create) then costs one query, not two.
+func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceType, selectSQL, tenantID string, q store.ListQuery, scan func(r runner, rows *sql.Rows) (int, error)) (int, error) {
 	count, page, args, err := s.listSQL(t, rt, selectSQL, tenantID, q.Filter)
 	if err != nil {
 		return 0, err
 	}
 	total := 0
 	err = s.readTx(ctx, func(r runner) error {
-		// Filters of one shape compile to the same SQL (values are parameters), so the
-		// statement cache serves them too.
+		n := 0
+		if q.Count > 0 {
+			// Filters of one shape compile to the same SQL (values are parameters), so the
+			// statement cache serves them too.
+			rows, err := r.query(page, append(args, q.Count, q.StartIndex-1)...)
+			if err != nil {
+				return err
+			}
+			n, err = scan(r, rows)
+			rows.Close()
+			if err != nil {
+				return err
+			}
+			if n > 0 && n < q.Count {
+				total = q.StartIndex - 1 + n
+				return nil
+			}
+		}
 		if err := r.queryRow(count, args...).Scan(&total); err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
-		if q.Count == 0 || q.StartIndex > total {
-			return nil
-		}
-		args := append(args, q.Count, q.StartIndex-1)
-		rows, err := r.query(page, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		return scan(r, rows)
+		return nil
 	})
 	return total, err
 }
 
 func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.User], error) {
 	var page store.Page[*store.User]
-	total, err := s.list(ctx, &usersTable, s.users, userSelect, tenantID, q, func(r runner, rows *sql.Rows) error {
+	total, err := s.list(ctx, &usersTable, s.users, userSelect, tenantID, q, func(r runner, rows *sql.Rows) (int, error) {
 		var seqs []int64
 		for rows.Next() {
 			seq, u, err := scanUser(rows)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			seqs = append(seqs, seq)
 			page.Items = append(page.Items, u)
 		}
 		if err := rows.Err(); err != nil {
-			return err
+			return 0, err
 		}
 		rows.Close()
 		if q.WithGroups && len(seqs) > 0 {
 			groups, err := userGroups(r, tenantID, seqs)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			for i, seq := range seqs {
 				page.Items[i].Groups = groups[seq]
 			}
 		}
-		return nil
+		return len(seqs), nil
 	})
 	if err != nil {
 		return page, fmt.Errorf("list users: %w", err)
