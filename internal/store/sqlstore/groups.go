@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -249,65 +250,107 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 }
 
 // applyMemberOps changes membership rows only for the users named: the cost of adding or
-// removing one member does not depend on the group's size. It bumps the version of every
-// user whose "groups" changed.
+// removing one member does not depend on the group's size. Rows are written in batches
+// (one statement per 500 members), and the version of every user whose "groups" changed
+// is bumped.
 func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []store.MemberOp) (bool, error) {
-	changed := false
-	now := s.now().UnixNano()
-	touch := func(userSeq int64) error {
-		changed = true
-		_, err := r.exec("UPDATE users SET version = version + 1, modified = ? WHERE seq = ?", now, userSeq)
-		return err
-	}
+	var changed []int64
 	for _, op := range ops {
 		seqs, err := userSeqs(r, tenantID, op.UserIDs, op.Kind != store.MembersRemove)
 		if err != nil {
 			return false, err
 		}
+		add, remove := seqs, []int64(nil)
 		switch op.Kind {
+		case store.MembersRemove:
+			add, remove = nil, seqs
 		case store.MembersSet:
 			have, err := memberSeqs(r, tenantID, groupSeq)
 			if err != nil {
 				return false, err
 			}
+			add, remove = nil, nil
 			for _, seq := range have {
-				if _, keep := slices.BinarySearch(seqs, seq); keep {
-					continue
-				}
-				if _, err := r.exec("DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ? AND user_seq = ?", tenantID, groupSeq, seq); err != nil {
-					return false, err
-				}
-				if err := touch(seq); err != nil {
-					return false, err
+				if _, keep := slices.BinarySearch(seqs, seq); !keep {
+					remove = append(remove, seq)
 				}
 			}
 			for _, seq := range seqs {
-				if _, had := slices.BinarySearch(have, seq); had {
-					continue
-				}
-				if _, err := r.exec("INSERT INTO group_members (tenant_id, group_seq, user_seq) VALUES (?, ?, ?)", tenantID, groupSeq, seq); err != nil {
-					return false, err
-				}
-				if err := touch(seq); err != nil {
-					return false, err
+				if _, had := slices.BinarySearch(have, seq); !had {
+					add = append(add, seq)
 				}
 			}
-		case store.MembersAdd, store.MembersRemove:
-			stmt := "INSERT INTO group_members (tenant_id, group_seq, user_seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-			if op.Kind == store.MembersRemove {
-				stmt = "DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ? AND user_seq = ?"
+		}
+		removed, err := changeMembers(r, tenantID, groupSeq, remove, false)
+		if err != nil {
+			return false, err
+		}
+		added, err := changeMembers(r, tenantID, groupSeq, add, true)
+		if err != nil {
+			return false, err
+		}
+		changed = append(append(changed, removed...), added...)
+	}
+	if len(changed) == 0 {
+		return false, nil
+	}
+	slices.Sort(changed)
+	changed = slices.Compact(changed)
+	now := s.now().UnixNano()
+	for start := 0; start < len(changed); start += memberBatch {
+		chunk := changed[start:min(start+memberBatch, len(changed))]
+		args := []any{now}
+		for _, seq := range chunk {
+			args = append(args, seq)
+		}
+		if _, err := r.exec("UPDATE users SET version = version + 1, modified = ? WHERE seq IN ("+placeholders(len(chunk))+")", args...); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// memberBatch is how many members one statement inserts or deletes.
+const memberBatch = 500
+
+// changeMembers inserts (add) or deletes membership rows for the given users and returns
+// the users whose membership actually changed: already members are not added again, and
+// non-members are not removed.
+func changeMembers(r runner, tenantID string, groupSeq int64, seqs []int64, add bool) ([]int64, error) {
+	var changed []int64
+	for start := 0; start < len(seqs); start += memberBatch {
+		chunk := seqs[start:min(start+memberBatch, len(seqs))]
+		var q string
+		var args []any
+		if add {
+			q = "INSERT INTO group_members (tenant_id, group_seq, user_seq) VALUES " +
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(chunk)), ",") +
+				" ON CONFLICT DO NOTHING RETURNING user_seq"
+			for _, seq := range chunk {
+				args = append(args, tenantID, groupSeq, seq)
 			}
-			for _, seq := range seqs {
-				res, err := r.exec(stmt, tenantID, groupSeq, seq)
-				if err != nil {
-					return false, err
-				}
-				if n, _ := res.RowsAffected(); n > 0 {
-					if err := touch(seq); err != nil {
-						return false, err
-					}
-				}
+		} else {
+			q = "DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ? AND user_seq IN (" + placeholders(len(chunk)) + ") RETURNING user_seq"
+			args = []any{tenantID, groupSeq}
+			for _, seq := range chunk {
+				args = append(args, seq)
 			}
+		}
+		rows, err := r.query(q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("change members: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			changed = append(changed, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
 	return changed, nil
