@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
@@ -37,15 +36,10 @@ func groupColumnsOf(data scim.Resource) (groupColumns, error) {
 // checkDisplayNameFree keeps displayName unique per tenant, case-insensitively: a group is
 // a role, and two roles of one name would be indistinguishable to the application.
 func checkDisplayNameFree(r runner, tenantID string, cols groupColumns, exceptID string) error {
-	var id string
-	err := r.queryRow("SELECT id FROM groups WHERE tenant_id = ? AND display_name_fold = ?", tenantID, cols.displayNameFold).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && id == exceptID) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return scim.Conflict("displayName %q is already taken by group %s", cols.displayName, id)
+	return checkNameFree(r, "SELECT id FROM groups WHERE tenant_id = ? AND display_name_fold = ?", tenantID, cols.displayNameFold, exceptID,
+		func(id string) error {
+			return scim.Conflict("displayName %q is already taken by group %s", cols.displayName, id)
+		})
 }
 
 func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Resource, members []string) (*store.Group, error) {
@@ -80,20 +74,9 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Reso
 const groupSelect = "SELECT g.seq, g.id, g.created, g.modified, g.version, g.doc FROM groups g"
 
 func scanGroup(sc interface{ Scan(...any) error }) (int64, *store.Group, error) {
-	var seq, created, modified int64
-	var doc []byte
 	g := &store.Group{}
-	if err := sc.Scan(&seq, &g.ID, &created, &modified, &g.Meta.Version, &doc); err != nil {
-		return 0, nil, err
-	}
-	g.Meta.Created = time.Unix(0, created).UTC()
-	g.Meta.LastModified = time.Unix(0, modified).UTC()
-	data, err := decodeDoc(doc)
-	if err != nil {
-		return 0, nil, err
-	}
-	g.Data = data
-	return seq, g, nil
+	seq, err := scanResource(sc, &g.ID, &g.Meta, &g.Data)
+	return seq, g, err
 }
 
 // getGroup reads a group; forUpdate locks its row, which serializes every change of its

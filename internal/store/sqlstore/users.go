@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
@@ -92,15 +91,10 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, data scim.Resou
 // the service provider's entire set of Users", per tenant here, caseExact false). The
 // unique index is the backstop; this check gives the client a clear message.
 func checkUserNameFree(r runner, tenantID string, cols userColumns, exceptID string) error {
-	var id string
-	err := r.queryRow("SELECT id FROM users WHERE tenant_id = ? AND user_name_fold = ?", tenantID, cols.userNameFold).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && id == exceptID) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return scim.Conflict("userName %q is already taken by user %s", cols.userName, id)
+	return checkNameFree(r, "SELECT id FROM users WHERE tenant_id = ? AND user_name_fold = ?", tenantID, cols.userNameFold, exceptID,
+		func(id string) error {
+			return scim.Conflict("userName %q is already taken by user %s", cols.userName, id)
+		})
 }
 
 func insertEmails(r runner, tenantID string, seq int64, emails []string) error {
@@ -115,20 +109,9 @@ func insertEmails(r runner, tenantID string, seq int64, emails []string) error {
 const userSelect = "SELECT u.seq, u.id, u.created, u.modified, u.version, u.doc FROM users u"
 
 func scanUser(sc interface{ Scan(...any) error }) (int64, *store.User, error) {
-	var seq, created, modified int64
-	var doc []byte
 	u := &store.User{}
-	if err := sc.Scan(&seq, &u.ID, &created, &modified, &u.Meta.Version, &doc); err != nil {
-		return 0, nil, err
-	}
-	u.Meta.Created = time.Unix(0, created).UTC()
-	u.Meta.LastModified = time.Unix(0, modified).UTC()
-	data, err := decodeDoc(doc)
-	if err != nil {
-		return 0, nil, err
-	}
-	u.Data = data
-	return seq, u, nil
+	seq, err := scanResource(sc, &u.ID, &u.Meta, &u.Data)
+	return seq, u, err
 }
 
 // getUser reads a user; forUpdate locks its row for the rest of the transaction.
