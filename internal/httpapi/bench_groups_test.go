@@ -9,6 +9,7 @@ import (
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scimclient"
+	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/storetest"
 )
 
@@ -46,6 +47,39 @@ func BenchmarkMemberAddRemove(b *testing.B) {
 					reportMedian(b, lat)
 				})
 			}
+			// A full GET of the 100,000-member group: its members are streamed from one
+			// query into the response.
+			b.Run("get-members=100000", func(b *testing.B) {
+				page, err := srv.Store.ListGroups(context.Background(), tn.ID, store.ListQuery{StartIndex: 1, Count: 10})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var big string
+				for _, g := range page.Items {
+					if g.Data.String("displayName") == "G100000" {
+						big = g.ID
+					}
+				}
+				want := 0
+				if err := srv.Store.GroupMembers(context.Background(), tn.ID, big, func(store.Member) error { want++; return nil }); err != nil {
+					b.Fatal(err)
+				}
+				if want < 100_000 {
+					b.Fatalf("group has %d members", want)
+				}
+				for i := 0; i < b.N; i++ {
+					resp, err := c.Do(context.Background(), "GET", "/Groups/"+big, nil)
+					expect(b, resp, err, 200)
+					body, err := resp.JSON()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n := len(body["members"].([]any)); n != want {
+						b.Fatalf("%d members, want %d", n, want)
+					}
+					b.ReportMetric(float64(len(resp.Body))/(1<<20), "response-MB")
+				}
+			})
 		})
 	}
 }
