@@ -124,7 +124,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	attrOps, memberOps, err := splitMemberOps(ops)
+	attrOps, memberOps, err := splitMemberOps(s.groups.Schema.Attr("members"), ops)
 	if err != nil {
 		return err
 	}
@@ -149,10 +149,9 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 
 // splitMemberOps separates the operations on "members" from the others and translates
 // every shape identity providers send into member ops, in request order.
-func splitMemberOps(ops []scim.PatchOperation) ([]scim.PatchOperation, []store.MemberOp, error) {
+func splitMemberOps(membersAttr *scim.Attribute, ops []scim.PatchOperation) ([]scim.PatchOperation, []store.MemberOp, error) {
 	var attrOps []scim.PatchOperation
 	var memberOps []store.MemberOp
-	membersAttr := scim.NewGroupResourceType().Schema.Attr("members")
 	for _, op := range ops {
 		if op.Path == nil {
 			// A path-less add/replace touches members only if "members" is in the value.

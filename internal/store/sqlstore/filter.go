@@ -45,6 +45,7 @@ func (r relation) relSub(name string, present bool) (column, bool) {
 // resourceTable describes how one resource type is stored, for the filter compiler.
 type resourceTable struct {
 	alias     string
+	from      string              // " FROM users u"
 	columns   map[string]column   // by canonical path: "userName", "meta.created"
 	relations map[string]relation // by canonical attribute name: "groups"
 	// indexedEq are sub-attributes of multi-valued attributes with a lookup table for eq.
@@ -53,6 +54,7 @@ type resourceTable struct {
 
 var usersTable = resourceTable{
 	alias: "u",
+	from:  " FROM users u",
 	columns: map[string]column{
 		"id":                {expr: "u.id"},
 		"externalId":        {expr: "u.external_id"},
@@ -78,6 +80,7 @@ var usersTable = resourceTable{
 
 var groupsTable = resourceTable{
 	alias: "g",
+	from:  " FROM groups g",
 	columns: map[string]column{
 		"id":                {expr: "g.id"},
 		"externalId":        {expr: "g.external_id"},

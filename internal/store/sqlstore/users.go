@@ -283,8 +283,7 @@ func (s *Store) listSQL(t *resourceTable, rt *scim.ResourceType, selectSQL, tena
 		where += " AND " + cond
 		args = append(args, fargs...)
 	}
-	from := map[string]string{"u": " FROM users u", "g": " FROM groups g"}[t.alias]
-	count = "SELECT count(*)" + from + " WHERE " + where
+	count = "SELECT count(*)" + t.from + " WHERE " + where
 	page = selectSQL + " WHERE " + where + " ORDER BY " + t.alias + ".seq LIMIT ? OFFSET ?"
 	return count, page, args, nil
 }
