@@ -17,8 +17,13 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": s.opts.MaxResults},
 		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
-		"etag":             map[string]any{"supported": true},
+		"sort":             map[string]any{"supported": true},
+		// RFC 9865 §4: both ways of paging; index paging stays the default, which is
+		// what every identity provider in use expects. A cursor names a position, not
+		// server state, so it does not time out (no cursorTimeout).
+		"pagination": map[string]any{"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": 100, "maxPageSize": s.opts.MaxResults},
+		"etag": map[string]any{"supported": true},
 		"authenticationSchemes": []map[string]any{
 			{"type": "httpbasic", "name": "HTTP Basic", "description": "The credential id as user name and its secret as password.", "primary": true},
 			{"type": "oauthbearertoken", "name": "Bearer token", "description": "The bearer token printed when the credential was created."},

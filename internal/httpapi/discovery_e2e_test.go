@@ -26,7 +26,10 @@ func TestServiceProviderConfig(t *testing.T) {
 		expectField(t, spc, true, "patch", "supported")
 		expectField(t, spc, false, "bulk", "supported")
 		expectField(t, spc, true, "filter", "supported")
-		expectField(t, spc, false, "sort", "supported")
+		expectField(t, spc, true, "sort", "supported")
+		expectField(t, spc, true, "pagination", "cursor")
+		expectField(t, spc, true, "pagination", "index")
+		expectField(t, spc, "index", "pagination", "defaultPaginationMethod")
 		expectField(t, spc, true, "etag", "supported")
 		expectField(t, spc, false, "changePassword", "supported")
 		filter, _ := spc["filter"].(map[string]any)
@@ -56,8 +59,10 @@ func TestServiceProviderConfig(t *testing.T) {
 			t.Fatalf("meta.location %q, want %q", loc, c.BaseURL+"/ServiceProviderConfig")
 		}
 
-		// What is advertised is what happens: sorting is refused, not silently ignored.
-		expectError(t, do(t, c, http.MethodGet, "/Users?sortBy=userName", nil), http.StatusBadRequest, scim.ErrInvalidValue)
+		// What is advertised is what happens: sorting is done (see sort_e2e_test.go), and a
+		// sortBy the server cannot honour is refused, not silently ignored.
+		expectError(t, do(t, c, http.MethodGet, "/Users?sortBy=groups", nil), http.StatusBadRequest, scim.ErrInvalidValue)
+		expectError(t, do(t, c, http.MethodGet, "/Users?sortBy=noSuchAttribute", nil), http.StatusBadRequest, scim.ErrInvalidValue)
 		// Bulk is not offered: no /Bulk endpoint.
 		expectError(t, do(t, c, http.MethodPost, "/Bulk", map[string]any{"schemas": []any{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"}, "Operations": []any{}}), http.StatusNotFound, "")
 	})

@@ -78,7 +78,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	}
 	base := s.baseURL(r)
 	p := projectionOf(r, s.groups)
-	return s.respondList(w, page.Total, q.StartIndex, len(page.Items), func(o *objectWriter, i int) error {
+	return s.respondList(w, listHeader{total: page.Total, startIndex: q.StartIndex, items: len(page.Items), cursor: q.Cursor != nil, nextCursor: page.NextCursor}, func(o *objectWriter, i int) error {
 		if err := s.writeGroup(r, o, base, page.Items[i], p); err != nil {
 			return err
 		}

@@ -200,8 +200,17 @@ func (s *Server) respondResource(w http.ResponseWriter, status int, location str
 	return bw.Flush()
 }
 
+// listHeader is what a ListResponse says besides its resources.
+type listHeader struct {
+	total, startIndex, items int
+	// cursor is set in cursor paging (RFC 9865), which has no startIndex; nextCursor is
+	// "" on the last page.
+	cursor     bool
+	nextCursor string
+}
+
 // respondList writes a ListResponse (RFC 7644 §3.4.2) whose items are written one by one.
-func (s *Server) respondList(w http.ResponseWriter, total, startIndex, items int, each func(o *objectWriter, i int) error) error {
+func (s *Server) respondList(w http.ResponseWriter, h listHeader, each func(o *objectWriter, i int) error) error {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
 	bw := s.buffers.get(w)
@@ -209,12 +218,18 @@ func (s *Server) respondList(w http.ResponseWriter, total, startIndex, items int
 	o := &objectWriter{w: bw}
 	o.begin()
 	o.field("schemas", []string{scim.ListResponseSchema})
-	o.field("totalResults", total)
-	o.field("itemsPerPage", items)
-	o.field("startIndex", startIndex)
+	o.field("totalResults", h.total)
+	o.field("itemsPerPage", h.items)
+	if !h.cursor {
+		o.field("startIndex", h.startIndex)
+	} else if h.nextCursor != "" {
+		// RFC 9865 §2: "nextCursor is omitted from a response only to indicate that there
+		// are no more result pages."
+		o.field("nextCursor", h.nextCursor)
+	}
 	o.key("Resources")
 	bw.WriteByte('[')
-	for i := 0; i < items; i++ {
+	for i := 0; i < h.items; i++ {
 		if i > 0 {
 			bw.WriteByte(',')
 		}

@@ -45,6 +45,8 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	buffers bufferPool
+	// usersDocRenderable: listed users can be written from their stored documents.
+	usersDocRenderable bool
 }
 
 // New builds the API over a store.
@@ -60,6 +62,7 @@ func New(st store.Store, opts Options) *Server {
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	s := &Server{store: st, opts: opts, users: scim.NewUserResourceType(), groups: scim.NewGroupResourceType(), log: opts.Logger}
+	s.usersDocRenderable = docRenderable(s.users)
 	mux := http.NewServeMux()
 	route := func(pattern string, h handlerFunc) {
 		mux.Handle(pattern, s.authenticated(h))
@@ -266,8 +269,30 @@ func (s *Server) listParams(r *http.Request, rt *scim.ResourceType) (store.ListQ
 		// cut to maxResults.
 		q.Count = min(max(n, 0), s.opts.MaxResults)
 	}
-	if v.Get("sortBy") != "" {
-		return q, scim.InvalidValue("sorting is not supported (see /ServiceProviderConfig)")
+	if raw := v.Get("sortBy"); raw != "" {
+		p, err := scim.ParseSortBy(rt, raw)
+		if err != nil {
+			return q, err
+		}
+		q.SortBy = p
+	}
+	// RFC 7644 §3.4.2.3: "If sortBy is provided and sortOrder is not specified, sortOrder
+	// SHALL default to ascending"; without sortBy it has nothing to order.
+	switch order := v.Get("sortOrder"); order {
+	case "", "ascending":
+	case "descending":
+		q.SortDescending = true
+	default:
+		return q, scim.InvalidValue("sortOrder must be \"ascending\" or \"descending\", got %q", order)
+	}
+	if v.Has("cursor") {
+		// RFC 9865 §2: an empty (or valueless) cursor asks for the first page of a cursor-
+		// paged query; startIndex does not apply to it.
+		if v.Has("startIndex") {
+			return q, scim.InvalidValue("startIndex and cursor are two ways of paging: give one of them")
+		}
+		c := v.Get("cursor")
+		q.Cursor = &c
 	}
 	if raw := v.Get("filter"); raw != "" {
 		f, err := scim.ParseFilter(raw)

@@ -54,13 +54,27 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := projectionOf(r, s.users)
 	q.WithGroups = p.Includes("groups", s.users.Schema.Attr("groups"))
+	q.RawDocs = !p.Explicit() && s.usersDocRenderable
 	page, err := s.store.ListUsers(r.Context(), tenantOf(r.Context()), q)
 	if err != nil {
 		return err
 	}
 	base := s.baseURL(r)
-	return s.respondList(w, page.Total, q.StartIndex, len(page.Items), func(o *objectWriter, i int) error {
-		s.writeUser(o, base, page.Items[i], p)
+	var scratch []byte
+	return s.respondList(w, listHeader{total: page.Total, startIndex: q.StartIndex, items: len(page.Items), cursor: q.Cursor != nil, nextCursor: page.NextCursor}, func(o *objectWriter, i int) error {
+		u := page.Items[i]
+		if u.Doc != nil {
+			var ok bool
+			if scratch, ok = s.writeUserDoc(o, base, u, scratch); ok {
+				return nil
+			}
+			data, err := scim.DecodeJSON(u.Doc)
+			if err != nil {
+				return err
+			}
+			u.Data = data
+		}
+		s.writeUser(o, base, u, p)
 		return o.err
 	})
 }

@@ -50,8 +50,10 @@ type GroupRef struct {
 
 // User is a stored user: its attributes, and, when asked for, the groups it is in.
 type User struct {
-	ID     string
-	Data   scim.Resource
+	ID   string
+	Data scim.Resource
+	// Doc is the stored JSON object instead of Data when a list asked for it (RawDocs).
+	Doc    []byte
 	Meta   Meta
 	Groups []GroupRef
 }
@@ -66,6 +68,8 @@ type Member struct {
 type Group struct {
 	ID   string
 	Data scim.Resource
+	// Doc is the stored JSON object instead of Data when a list asked for it (RawDocs).
+	Doc  []byte
 	Meta Meta
 }
 
@@ -90,15 +94,31 @@ type ListQuery struct {
 	Filter     scim.Filter
 	StartIndex int
 	Count      int
+	// SortBy, when set, is a resolved singular attribute (or a multi-valued one, sorted by
+	// its primary or else first value) to order by (RFC 7644 §3.4.2.3); SortDescending
+	// reverses the order. Without it resources come in creation order.
+	SortBy         *scim.AttrPath
+	SortDescending bool
+	// Cursor, when not nil, asks for cursor paging (RFC 9865) instead of StartIndex: "" for
+	// the first page, or the NextCursor of the previous page of the same query.
+	Cursor *string
 	// WithGroups asks for each user's groups; WithMembers is not offered on lists, where a
 	// group's members are never loaded.
 	WithGroups bool
+	// RawDocs asks for each resource's stored JSON document in Doc instead of its decoded
+	// attributes: a page rendered with every default attribute needs no decoding.
+	RawDocs bool
+	// Type is the resource type the filter and sort were resolved against, when it is not
+	// the built-in one (a tenant's schema extensions).
+	Type *scim.ResourceType
 }
 
-// Page is one page of a list together with the total number of matches.
+// Page is one page of a list together with the total number of matches and, in cursor
+// paging, the cursor of the next page ("" on the last page).
 type Page[T any] struct {
-	Items []T
-	Total int
+	Items      []T
+	Total      int
+	NextCursor string
 }
 
 // Store is implemented by each backend. Every method that changes data runs in one

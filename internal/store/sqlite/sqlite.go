@@ -266,6 +266,19 @@ func (dialect) JSONElements(doc string, path []string) string {
 	return "json_each(" + doc + ", " + jsonPath(path) + ") AS j"
 }
 
+// PrimaryValue picks the element whose primary is true, else the first (json_each yields
+// elements in array order, key being the index).
+func (dialect) PrimaryValue(doc string, path []string, sub string, _ scim.AttrType) string {
+	v := "p.value"
+	if sub != "" {
+		v = "json_extract(p.value, " + jsonPath([]string{sub}) + ")"
+	}
+	return "(SELECT " + v + " FROM json_each(" + doc + ", " + jsonPath(path) + ") AS p ORDER BY json_extract(p.value, '$.primary') IS 1 DESC, p.key LIMIT 1)"
+}
+
+// CounterShards is 1: the single writer never waits for a row.
+func (dialect) CounterShards() int { return 1 }
+
 func (dialect) Fold(expr string) string     { return "scim_fold(" + expr + ")" }
 func (dialect) Contains(expr string) string { return "instr(" + expr + ", ?) > 0" }
 func (dialect) EndsWith(expr string) string { return "substr(" + expr + ", -length(?)) = ?" }
@@ -338,4 +351,17 @@ CREATE TABLE group_members (
 	PRIMARY KEY (tenant_id, group_seq, user_seq)
 ) WITHOUT ROWID;
 CREATE INDEX group_members_user ON group_members(tenant_id, user_seq, group_seq);
+`, `
+CREATE TABLE resource_counts (
+	tenant_id TEXT NOT NULL,
+	resource TEXT NOT NULL,
+	shard INTEGER NOT NULL,
+	added INTEGER NOT NULL,
+	removed INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, resource, shard)
+) WITHOUT ROWID;
+INSERT INTO resource_counts (tenant_id, resource, shard, added, removed)
+	SELECT tenant_id, 'User', 0, count(*), 0 FROM users GROUP BY tenant_id;
+INSERT INTO resource_counts (tenant_id, resource, shard, added, removed)
+	SELECT tenant_id, 'Group', 0, count(*), 0 FROM groups GROUP BY tenant_id;
 `}

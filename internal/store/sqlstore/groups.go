@@ -62,6 +62,9 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Reso
 		if err != nil {
 			return err
 		}
+		if err := s.countChange(r, tenantID, "Group", 1); err != nil {
+			return err
+		}
 		_, err = s.applyMemberOps(r, tenantID, seq, []store.MemberOp{{Kind: store.MembersAdd, UserIDs: members}})
 		return err
 	})
@@ -71,7 +74,11 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Reso
 	return g, nil
 }
 
-const groupSelect = "SELECT g.seq, g.id, g.created, g.modified, g.version, g.doc FROM groups g"
+// groupColumnsSQL selects what scanResource reads; groupSelect adds the table.
+const (
+	groupColumnsSQL = "SELECT g.seq, g.id, g.created, g.modified, g.version, g.doc"
+	groupSelect     = groupColumnsSQL + " FROM groups g"
+)
 
 func scanGroup(sc interface{ Scan(...any) error }) (int64, *store.Group, error) {
 	g := &store.Group{}
@@ -376,8 +383,10 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 		if _, err := r.exec("DELETE FROM group_members WHERE tenant_id = ? AND group_seq = ?", tenantID, seq); err != nil {
 			return err
 		}
-		_, err = r.exec("DELETE FROM groups WHERE seq = ?", seq)
-		return err
+		if _, err := r.exec("DELETE FROM groups WHERE seq = ?", seq); err != nil {
+			return err
+		}
+		return s.countChange(r, tenantID, "Group", -1)
 	})
 	if err != nil {
 		return fmt.Errorf("delete group: %w", err)
@@ -387,19 +396,27 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 
 func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.Group], error) {
 	var page store.Page[*store.Group]
-	total, err := s.list(ctx, &groupsTable, s.groups, groupSelect, tenantID, q, func(_ runner, rows *sql.Rows) (int, error) {
+	res, err := s.list(ctx, &groupsTable, s.groups, "Group", groupColumnsSQL, tenantID, q, func(_ runner, rows *sql.Rows, keep int) (int, position, error) {
+		var last position
+		read := 0
 		for rows.Next() {
-			_, g, err := scanGroup(rows)
-			if err != nil {
-				return 0, err
+			read++
+			if read > keep {
+				continue
 			}
+			g := &store.Group{}
+			_, pos, err := scanListed(rows, &g.ID, &g.Meta, &g.Data, &g.Doc, q.RawDocs)
+			if err != nil {
+				return 0, last, err
+			}
+			last = pos
 			page.Items = append(page.Items, g)
 		}
-		return len(page.Items), rows.Err()
+		return read, last, rows.Err()
 	})
 	if err != nil {
 		return page, fmt.Errorf("list groups: %w", err)
 	}
-	page.Total = total
+	page.Total, page.NextCursor = res.total, res.next
 	return page, nil
 }

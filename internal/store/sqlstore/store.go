@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,12 @@ type Dialect interface {
 	ForUpdate() string
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation(err error) bool
+	// PrimaryValue is an expression for the sub-attribute sub ("" for a multi-valued
+	// attribute of simple values) of the element of the array at path whose "primary" is
+	// true, or else of its first element, typed as JSONValue types it.
+	PrimaryValue(doc string, path []string, sub string, t scim.AttrType) string
+	// CounterShards is how many rows a tenant's resource counter is spread over.
+	CounterShards() int
 }
 
 // WriteFunc runs fn in a write transaction, committed before it returns nil. SQLite shares
@@ -51,6 +58,9 @@ type Store struct {
 	groups  *scim.ResourceType
 	now     func() time.Time
 	closeFn func() error
+	// readIsolation is the isolation of read transactions: one that gives a snapshot.
+	readIsolation sql.IsolationLevel
+	positions     positionCache
 
 	cacheStmts bool
 	stmtMu     sync.Mutex
@@ -78,6 +88,9 @@ type Config struct {
 	// CacheStatements keeps the fixed queries prepared (for drivers without a statement
 	// cache of their own).
 	CacheStatements bool
+	// ReadIsolation is the isolation level that makes a read transaction one snapshot
+	// (sql.LevelDefault where every transaction is one).
+	ReadIsolation sql.IsolationLevel
 }
 
 // New builds a Store.
@@ -87,7 +100,7 @@ func New(cfg Config) *Store {
 		users: scim.NewUserResourceType(), groups: scim.NewGroupResourceType(),
 		now:   func() time.Time { return time.Now().UTC() },
 		stmts: map[stmtKey]*sql.Stmt{}, preparing: map[stmtKey]bool{},
-		cacheStmts: cfg.CacheStatements,
+		cacheStmts: cfg.CacheStatements, readIsolation: cfg.ReadIsolation,
 	}
 }
 
@@ -237,12 +250,21 @@ func (s *Store) inWrite(ctx context.Context, fn func(r runner) error) error {
 
 // readTx runs fn in a read-only transaction, so that a count and a page see one snapshot.
 func (s *Store) readTx(ctx context.Context, fn func(r runner) error) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.readIsolation})
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
 	return fn(s.readRunner(ctx, tx))
+}
+
+// counterShard picks the counter row a write transaction updates.
+func (s *Store) counterShard() int {
+	n := s.d.CounterShards()
+	if n <= 1 {
+		return 0
+	}
+	return rand.IntN(n)
 }
 
 func placeholders(n int) string {

@@ -79,6 +79,9 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, data scim.Resou
 		if err != nil {
 			return err
 		}
+		if err := s.countChange(r, tenantID, "User", 1); err != nil {
+			return err
+		}
 		return insertEmails(r, tenantID, seq, cols.emails)
 	})
 	if err != nil {
@@ -106,7 +109,11 @@ func insertEmails(r runner, tenantID string, seq int64, emails []string) error {
 	return nil
 }
 
-const userSelect = "SELECT u.seq, u.id, u.created, u.modified, u.version, u.doc FROM users u"
+// userColumnsSQL selects what scanResource reads; userSelect adds the table.
+const (
+	userColumnsSQL = "SELECT u.seq, u.id, u.created, u.modified, u.version, u.doc"
+	userSelect     = userColumnsSQL + " FROM users u"
+)
 
 func scanUser(sc interface{ Scan(...any) error }) (int64, *store.User, error) {
 	u := &store.User{}
@@ -261,8 +268,10 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 		if _, err := r.exec("DELETE FROM user_emails WHERE user_seq = ?", seq); err != nil {
 			return err
 		}
-		_, err = r.exec("DELETE FROM users WHERE seq = ?", seq)
-		return err
+		if _, err := r.exec("DELETE FROM users WHERE seq = ?", seq); err != nil {
+			return err
+		}
+		return s.countChange(r, tenantID, "User", -1)
 	})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
@@ -270,103 +279,44 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 	return nil
 }
 
-// listSQL builds a list's count and page queries and their arguments (the page query
-// takes two more: LIMIT and OFFSET).
-func (s *Store) listSQL(t *resourceTable, rt *scim.ResourceType, selectSQL, tenantID string, f scim.Filter) (count, page string, args []any, err error) {
-	where := t.alias + ".tenant_id = ?"
-	args = []any{tenantID}
-	if f != nil {
-		cond, fargs, err := compileFilter(s.d, t, rt, tenantID, f)
-		if err != nil {
-			return "", "", nil, err
-		}
-		where += " AND " + cond
-		args = append(args, fargs...)
-	}
-	count = "SELECT count(*)" + t.from + " WHERE " + where
-	page = selectSQL + " WHERE " + where + " ORDER BY " + t.alias + ".seq LIMIT ? OFFSET ?"
-	return count, page, args, nil
-}
-
-// ListSQL returns, in the backend's own SQL, the count and page queries that a list of
-// "Users" or "Groups" with a resolved filter runs, with their arguments (the page query's
-// LIMIT and OFFSET not included): for EXPLAIN in tests and when diagnosing a slow filter.
-func (s *Store) ListSQL(resource, tenantID string, f scim.Filter) (count, page string, args []any, err error) {
-	t, rt, sel := &usersTable, s.users, userSelect
-	if resource == "Groups" {
-		t, rt, sel = &groupsTable, s.groups, groupSelect
-	}
-	count, page, args, err = s.listSQL(t, rt, sel, tenantID, f)
-	return s.d.Rebind(count), s.d.Rebind(page), args, err
-}
-
-// list runs the page and, when the page does not tell it, the count of a list in one read
-// snapshot. A page that is not full and starts within the results ends them, so its
-// position gives the total: a filter that matches one user (userName eq, the lookup every
-// identity provider makes before a create) then costs one query, not two.
-func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceType, selectSQL, tenantID string, q store.ListQuery, scan func(r runner, rows *sql.Rows) (int, error)) (int, error) {
-	count, page, args, err := s.listSQL(t, rt, selectSQL, tenantID, q.Filter)
-	if err != nil {
-		return 0, err
-	}
-	total := 0
-	err = s.readTx(ctx, func(r runner) error {
-		n := 0
-		if q.Count > 0 {
-			// Filters of one shape compile to the same SQL (values are parameters), so the
-			// statement cache serves them too.
-			rows, err := r.query(page, append(args, q.Count, q.StartIndex-1)...)
-			if err != nil {
-				return err
-			}
-			n, err = scan(r, rows)
-			rows.Close()
-			if err != nil {
-				return err
-			}
-			if n > 0 && n < q.Count {
-				total = q.StartIndex - 1 + n
-				return nil
-			}
-		}
-		if err := r.queryRow(count, args...).Scan(&total); err != nil {
-			return fmt.Errorf("count: %w", err)
-		}
-		return nil
-	})
-	return total, err
-}
-
 func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.User], error) {
 	var page store.Page[*store.User]
-	total, err := s.list(ctx, &usersTable, s.users, userSelect, tenantID, q, func(r runner, rows *sql.Rows) (int, error) {
+	res, err := s.list(ctx, &usersTable, s.users, "User", userColumnsSQL, tenantID, q, func(r runner, rows *sql.Rows, keep int) (int, position, error) {
 		var seqs []int64
+		var last position
+		read := 0
 		for rows.Next() {
-			seq, u, err := scanUser(rows)
-			if err != nil {
-				return 0, err
+			read++
+			if read > keep {
+				continue
 			}
+			u := &store.User{}
+			seq, pos, err := scanListed(rows, &u.ID, &u.Meta, &u.Data, &u.Doc, q.RawDocs)
+			if err != nil {
+				return 0, last, err
+			}
+			last = pos
 			seqs = append(seqs, seq)
 			page.Items = append(page.Items, u)
 		}
 		if err := rows.Err(); err != nil {
-			return 0, err
+			return 0, last, err
 		}
 		rows.Close()
 		if q.WithGroups && len(seqs) > 0 {
 			groups, err := userGroups(r, tenantID, seqs)
 			if err != nil {
-				return 0, err
+				return 0, last, err
 			}
 			for i, seq := range seqs {
 				page.Items[i].Groups = groups[seq]
 			}
 		}
-		return len(seqs), nil
+		return read, last, nil
 	})
 	if err != nil {
 		return page, fmt.Errorf("list users: %w", err)
 	}
-	page.Total = total
+	page.Total, page.NextCursor = res.total, res.next
 	return page, nil
 }
