@@ -38,7 +38,7 @@ type Env struct {
 const usage = `scimd: a SCIM 2.0 provisioning server
 
 usage:
-  scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host]
+  scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host] [--schemas FILE]
   scimd tenant create NAME | tenant list
   scimd credential create --tenant NAME | credential list [--tenant NAME] | credential revoke ID
   scimd user list --tenant NAME [--role ROLE]
@@ -150,8 +150,19 @@ func serve(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("serve", env, &c)
 	addr := fs.String("addr", ":8080", "listen address")
 	baseURL := fs.String("base-url", "", "public base URL (scheme and host) used in meta.location")
+	schemaFile := fs.String("schemas", "", "JSON file declaring schema extensions (see docs/schemas.md)")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
+	}
+	var exts []scim.ExtensionConfig
+	if *schemaFile != "" {
+		data, err := os.ReadFile(*schemaFile)
+		if err != nil {
+			return fmt.Errorf("read schema file: %w", err)
+		}
+		if exts, err = scim.ParseSchemaFile(data); err != nil {
+			return fmt.Errorf("%s: %w", *schemaFile, err)
+		}
 	}
 	st, err := openStore(ctx, c.db)
 	if err != nil {
@@ -171,7 +182,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger}),
+		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -59,12 +59,14 @@ func listOf(items []map[string]any) map[string]any {
 
 func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) error {
 	base := s.baseURL(r)
-	writeJSON(w, http.StatusOK, listOf([]map[string]any{s.resourceTypeJSON(base, s.users), s.resourceTypeJSON(base, s.groups)}))
+	ts := s.typesOf(r.Context())
+	writeJSON(w, http.StatusOK, listOf([]map[string]any{s.resourceTypeJSON(base, ts.users), s.resourceTypeJSON(base, ts.groups)}))
 	return nil
 }
 
 func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) error {
-	for _, rt := range []*scim.ResourceType{s.users, s.groups} {
+	ts := s.typesOf(r.Context())
+	for _, rt := range []*scim.ResourceType{ts.users, ts.groups} {
 		if strings.EqualFold(rt.ID, r.PathValue("id")) {
 			writeJSON(w, http.StatusOK, s.resourceTypeJSON(s.baseURL(r), rt))
 			return nil
@@ -73,13 +75,19 @@ func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) error {
 	return scim.NotFound("no resource type %q", r.PathValue("id"))
 }
 
-// allSchemas are the definitions the server validates with, published as they are.
-func (s *Server) allSchemas() []*scim.Schema {
-	out := []*scim.Schema{s.users.Schema}
-	for _, e := range s.users.Extensions {
+// allSchemas are the definitions the server validates the tenant's resources with,
+// published as they are.
+func (s *Server) allSchemas(r *http.Request) []*scim.Schema {
+	ts := s.typesOf(r.Context())
+	out := []*scim.Schema{ts.users.Schema}
+	for _, e := range ts.users.Extensions {
 		out = append(out, e.Schema)
 	}
-	return append(out, s.groups.Schema)
+	out = append(out, ts.groups.Schema)
+	for _, e := range ts.groups.Extensions {
+		out = append(out, e.Schema)
+	}
+	return out
 }
 
 func schemaJSON(base string, sc *scim.Schema) map[string]any {
@@ -93,7 +101,7 @@ func schemaJSON(base string, sc *scim.Schema) map[string]any {
 func (s *Server) schemas(w http.ResponseWriter, r *http.Request) error {
 	base := s.baseURL(r)
 	var items []map[string]any
-	for _, sc := range s.allSchemas() {
+	for _, sc := range s.allSchemas(r) {
 		items = append(items, schemaJSON(base, sc))
 	}
 	writeJSON(w, http.StatusOK, listOf(items))
@@ -101,7 +109,7 @@ func (s *Server) schemas(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) schema(w http.ResponseWriter, r *http.Request) error {
-	for _, sc := range s.allSchemas() {
+	for _, sc := range s.allSchemas(r) {
 		if strings.EqualFold(sc.ID, r.PathValue("id")) {
 			writeJSON(w, http.StatusOK, schemaJSON(s.baseURL(r), sc))
 			return nil

@@ -10,7 +10,7 @@ import (
 
 func (s *Server) respondGroup(w http.ResponseWriter, r *http.Request, status int, g *store.Group) error {
 	base := s.baseURL(r)
-	p := projectionOf(r, s.groups)
+	p := projectionOf(r, s.typesOf(r.Context()).groups)
 	return s.respondResource(w, status, base+"/Groups/"+g.ID, g.Meta, func(o *objectWriter) error {
 		return s.writeGroup(r, o, base, g, p)
 	})
@@ -39,7 +39,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, managed, err := scim.NormalizeResource(s.groups, body, "members")
+	data, managed, err := scim.NormalizeResource(s.typesOf(r.Context()).groups, body, "members")
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.listParams(r, s.groups)
+	q, err := s.listParams(r, s.typesOf(r.Context()).groups)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.baseURL(r)
-	p := projectionOf(r, s.groups)
+	p := projectionOf(r, s.typesOf(r.Context()).groups)
 	return s.respondList(w, listHeader{total: page.Total, startIndex: q.StartIndex, items: len(page.Items), cursor: q.Cursor != nil, nextCursor: page.NextCursor}, func(o *objectWriter, i int) error {
 		if err := s.writeGroup(r, o, base, page.Items[i], p); err != nil {
 			return err
@@ -93,7 +93,7 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, managed, err := scim.NormalizeResource(s.groups, body, "members")
+	data, managed, err := scim.NormalizeResource(s.typesOf(r.Context()).groups, body, "members")
 	if err != nil {
 		return err
 	}
@@ -120,11 +120,11 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ops, err := scim.ParsePatch(s.groups, body)
+	ops, err := scim.ParsePatch(s.typesOf(r.Context()).groups, body)
 	if err != nil {
 		return err
 	}
-	attrOps, memberOps, err := splitMemberOps(s.groups.Schema.Attr("members"), ops)
+	attrOps, memberOps, err := splitMemberOps(s.typesOf(r.Context()).groups.Schema.Attr("members"), ops)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 		if err := checkIfMatch(r, cur.Meta); err != nil {
 			return nil, nil, err
 		}
-		data, err := scim.ApplyPatch(s.groups, id, cur.Data, attrOps)
+		data, err := scim.ApplyPatch(s.typesOf(r.Context()).groups, id, cur.Data, attrOps)
 		return data, memberOps, err
 	})
 	if err != nil {

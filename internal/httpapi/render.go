@@ -91,7 +91,7 @@ func schemasOf(rt *scim.ResourceType, data scim.Resource) []string {
 	return out
 }
 
-func (s *Server) writeUser(o *objectWriter, base string, u *store.User, p *scim.Projection) {
+func (s *Server) writeUser(o *objectWriter, rt *scim.ResourceType, base string, u *store.User, p *scim.Projection) {
 	data := u.Data
 	if _, ok := data["active"]; !ok {
 		// Absent means active (see the store); say so, so that a client's GET-then-PUT
@@ -100,9 +100,9 @@ func (s *Server) writeUser(o *objectWriter, base string, u *store.User, p *scim.
 		data["active"] = true
 	}
 	o.begin()
-	o.field("schemas", schemasOf(s.users, data))
+	o.field("schemas", schemasOf(rt, data))
 	o.field("id", u.ID)
-	writeAttributes(o, s.users, data, p, map[string]func(){
+	writeAttributes(o, rt, data, p, map[string]func(){
 		"groups": func() {
 			if len(u.Groups) == 0 {
 				return
@@ -132,9 +132,10 @@ func cloneTop(m map[string]any) map[string]any {
 func (s *Server) writeGroup(r *http.Request, o *objectWriter, base string, g *store.Group, p *scim.Projection) error {
 	var err error
 	o.begin()
-	o.field("schemas", schemasOf(s.groups, g.Data))
+	rt := s.typesOf(r.Context()).groups
+	o.field("schemas", schemasOf(rt, g.Data))
 	o.field("id", g.ID)
-	writeAttributes(o, s.groups, g.Data, p, map[string]func(){
+	writeAttributes(o, rt, g.Data, p, map[string]func(){
 		"members": func() {
 			o.key("members")
 			o.w.WriteByte('[')

@@ -175,7 +175,7 @@ func appendMeta(b []byte, resourceType, location string, m store.Meta) []byte {
 // writeUserDoc writes a listed user from its stored document (u.Doc), with every default
 // attribute. It returns false, having written nothing, when the document cannot be
 // written as it is; the caller then decodes it.
-func (s *Server) writeUserDoc(o *objectWriter, base string, u *store.User, scratch []byte) ([]byte, bool) {
+func (s *Server) writeUserDoc(o *objectWriter, rt *scim.ResourceType, base string, u *store.User, scratch []byte) ([]byte, bool) {
 	hasActive, managed := false, false
 	var exts []string
 	inner, err := docMembers(u.Doc, func(k []byte) {
@@ -187,7 +187,7 @@ func (s *Server) writeUserDoc(o *objectWriter, base string, u *store.User, scrat
 			managed = true // written here, never stored; a document that has one is decoded
 			return
 		}
-		for _, e := range s.users.Extensions {
+		for _, e := range rt.Extensions {
 			if string(k) == e.Schema.ID {
 				exts = append(exts, e.Schema.ID)
 			}
@@ -197,7 +197,7 @@ func (s *Server) writeUserDoc(o *objectWriter, base string, u *store.User, scrat
 		return scratch, false
 	}
 	b := append(scratch[:0], `{"schemas":[`...)
-	b = appendJSONString(b, s.users.Schema.ID)
+	b = appendJSONString(b, rt.Schema.ID)
 	for _, e := range exts {
 		b = append(b, ',')
 		b = appendJSONString(b, e)

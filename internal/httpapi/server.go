@@ -34,19 +34,22 @@ type Options struct {
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// Extensions are schema extensions from the schema file (scim.ParseSchemaFile), for
+	// all tenants or for the tenants they name.
+	Extensions []scim.ExtensionConfig
 }
 
 // Server is the SCIM HTTP API.
 type Server struct {
 	store   store.Store
 	opts    Options
-	users   *scim.ResourceType
-	groups  *scim.ResourceType
 	log     *slog.Logger
 	handler http.Handler
 	buffers bufferPool
-	// usersDocRenderable: listed users can be written from their stored documents.
-	usersDocRenderable bool
+	// defaultTypes are the resource types of tenants without extensions of their own;
+	// tenantTypes those of tenants with, by tenant name.
+	defaultTypes *resourceTypes
+	tenantTypes  map[string]*resourceTypes
 }
 
 // New builds the API over a store.
@@ -61,8 +64,8 @@ func New(st store.Store, opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	s := &Server{store: st, opts: opts, users: scim.NewUserResourceType(), groups: scim.NewGroupResourceType(), log: opts.Logger}
-	s.usersDocRenderable = docRenderable(s.users)
+	s := &Server{store: st, opts: opts, log: opts.Logger}
+	s.buildTypes(opts.Extensions)
 	mux := http.NewServeMux()
 	route := func(pattern string, h handlerFunc) {
 		mux.Handle(pattern, s.authenticated(h))
@@ -107,10 +110,11 @@ func tenantOf(ctx context.Context) string {
 // authenticated resolves the credential to its tenant, then runs h and renders its error.
 func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tenantID, err := s.authenticate(r)
+		c, err := s.authenticate(r)
 		if err == nil {
-			r = r.WithContext(context.WithValue(r.Context(), tenantKey{}, tenantID))
-			err = h(w, r)
+			ctx := context.WithValue(r.Context(), tenantKey{}, c.TenantID)
+			ctx = context.WithValue(ctx, typesKey{}, s.typesFor(c.TenantName))
+			err = h(w, r.WithContext(ctx))
 		}
 		if err != nil {
 			s.renderError(w, r, err)
@@ -118,30 +122,30 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) (string, error) {
+func (s *Server) authenticate(r *http.Request) (store.Credential, error) {
 	var id, secret string
 	if user, pass, ok := r.BasicAuth(); ok {
 		id, secret = user, pass
 	} else if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
 		var ok bool
 		if id, secret, ok = credential.SplitBearer(strings.TrimSpace(auth[7:])); !ok {
-			return "", scim.Unauthorized("malformed bearer token")
+			return store.Credential{}, scim.Unauthorized("malformed bearer token")
 		}
 	} else {
-		return "", scim.Unauthorized("authentication required: Basic or Bearer")
+		return store.Credential{}, scim.Unauthorized("authentication required: Basic or Bearer")
 	}
 	c, err := s.store.Credential(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		credential.Matches(store.Credential{}, secret) // same work whether or not the id exists
-		return "", scim.Unauthorized("invalid credentials")
+		return store.Credential{}, scim.Unauthorized("invalid credentials")
 	}
 	if err != nil {
-		return "", err
+		return store.Credential{}, err
 	}
 	if !credential.Matches(c, secret) || c.Revoked != nil {
-		return "", scim.Unauthorized("invalid credentials")
+		return store.Credential{}, scim.Unauthorized("invalid credentials")
 	}
-	return c.TenantID, nil
+	return c, nil
 }
 
 // renderError writes the RFC 7644 §3.12 error envelope.
@@ -304,6 +308,7 @@ func (s *Server) listParams(r *http.Request, rt *scim.ResourceType) (store.ListQ
 		}
 		q.Filter = f
 	}
+	q.Type = rt
 	return q, nil
 }
 

@@ -9,9 +9,9 @@ import (
 
 func (s *Server) respondUser(w http.ResponseWriter, r *http.Request, status int, u *store.User) error {
 	base := s.baseURL(r)
-	p := projectionOf(r, s.users)
+	p := projectionOf(r, s.typesOf(r.Context()).users)
 	return s.respondResource(w, status, base+"/Users/"+u.ID, u.Meta, func(o *objectWriter) error {
-		s.writeUser(o, base, u, p)
+		s.writeUser(o, s.typesOf(r.Context()).users, base, u, p)
 		return nil
 	})
 }
@@ -21,7 +21,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, _, err := scim.NormalizeResource(s.users, body)
+	data, _, err := scim.NormalizeResource(s.typesOf(r.Context()).users, body)
 	if err != nil {
 		return err
 	}
@@ -33,8 +33,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	p := projectionOf(r, s.users)
-	u, err := s.store.GetUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p.Includes("groups", s.users.Schema.Attr("groups")))
+	p := projectionOf(r, s.typesOf(r.Context()).users)
+	u, err := s.store.GetUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p.Includes("groups", s.typesOf(r.Context()).users.Schema.Attr("groups")))
 	if err != nil {
 		return err
 	}
@@ -48,13 +48,13 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.listParams(r, s.users)
+	q, err := s.listParams(r, s.typesOf(r.Context()).users)
 	if err != nil {
 		return err
 	}
-	p := projectionOf(r, s.users)
-	q.WithGroups = p.Includes("groups", s.users.Schema.Attr("groups"))
-	q.RawDocs = !p.Explicit() && s.usersDocRenderable
+	p := projectionOf(r, s.typesOf(r.Context()).users)
+	q.WithGroups = p.Includes("groups", s.typesOf(r.Context()).users.Schema.Attr("groups"))
+	q.RawDocs = !p.Explicit() && s.typesOf(r.Context()).usersDocRenderable
 	page, err := s.store.ListUsers(r.Context(), tenantOf(r.Context()), q)
 	if err != nil {
 		return err
@@ -65,7 +65,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 		u := page.Items[i]
 		if u.Doc != nil {
 			var ok bool
-			if scratch, ok = s.writeUserDoc(o, base, u, scratch); ok {
+			if scratch, ok = s.writeUserDoc(o, s.typesOf(r.Context()).users, base, u, scratch); ok {
 				return nil
 			}
 			data, err := scim.DecodeJSON(u.Doc)
@@ -74,7 +74,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 			}
 			u.Data = data
 		}
-		s.writeUser(o, base, u, p)
+		s.writeUser(o, s.typesOf(r.Context()).users, base, u, p)
 		return o.err
 	})
 }
@@ -85,7 +85,7 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, _, err := scim.NormalizeResource(s.users, body)
+	data, _, err := scim.NormalizeResource(s.typesOf(r.Context()).users, body)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ops, err := scim.ParsePatch(s.users, body)
+	ops, err := scim.ParsePatch(s.typesOf(r.Context()).users, body)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		if err := checkIfMatch(r, cur.Meta); err != nil {
 			return nil, err
 		}
-		return scim.ApplyPatch(s.users, id, cur.Data, ops)
+		return scim.ApplyPatch(s.typesOf(r.Context()).users, id, cur.Data, ops)
 	})
 	if err != nil {
 		return err

@@ -130,7 +130,7 @@ func CheckRequired(rt *ResourceType, res Resource) error {
 			return InvalidValue("attribute %q is required", a.Name)
 		}
 	}
-	return nil
+	return checkExtensionsRequired(rt, res)
 }
 
 func checkSchemas(raw any) error {

@@ -123,7 +123,13 @@ type Server struct {
 // StartServer serves the SCIM API over st on 127.0.0.1.
 func StartServer(t testing.TB, st store.Store) *Server {
 	t.Helper()
-	ts := httptest.NewServer(httpapi.New(st, httpapi.Options{}))
+	return StartServerWith(t, st, httpapi.Options{})
+}
+
+// StartServerWith is StartServer with options.
+func StartServerWith(t testing.TB, st store.Store, opts httpapi.Options) *Server {
+	t.Helper()
+	ts := httptest.NewServer(httpapi.New(st, opts))
 	t.Cleanup(ts.Close)
 	return &Server{Store: st, URL: ts.URL + httpapi.Prefix}
 }
