@@ -242,9 +242,11 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 // applyMemberOps changes membership rows only for the users named: the cost of adding or
 // removing one member does not depend on the group's size. Rows are written in batches
 // (one statement per 500 members), and the version of every user whose "groups" changed
-// is bumped.
+// is bumped. A change is counted by its net effect: a member removed and added back (or
+// added and removed) in one request leaves the group, the user and both versions as they
+// were.
 func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []store.MemberOp) (bool, error) {
-	var changed []int64
+	net := map[int64]int{} // +1 added, -1 removed, 0 back where it was
 	for _, op := range ops {
 		seqs, err := userSeqs(r, tenantID, op.UserIDs, op.Kind != store.MembersRemove)
 		if err != nil {
@@ -279,13 +281,23 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 		if err != nil {
 			return false, err
 		}
-		changed = append(append(changed, removed...), added...)
+		for _, seq := range removed {
+			net[seq]--
+		}
+		for _, seq := range added {
+			net[seq]++
+		}
+	}
+	var changed []int64
+	for seq, d := range net {
+		if d != 0 {
+			changed = append(changed, seq)
+		}
 	}
 	if len(changed) == 0 {
 		return false, nil
 	}
 	slices.Sort(changed)
-	changed = slices.Compact(changed)
 	now := s.now().UnixNano()
 	for start := 0; start < len(changed); start += memberBatch {
 		chunk := changed[start:min(start+memberBatch, len(changed))]
