@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -298,6 +299,10 @@ func TestTenantAndCredentialCommands(t *testing.T) {
 func TestCommandErrors(t *testing.T) {
 	db := tempDB(t)
 	ok(t, db, "tenant", "create", "acme")
+	badSchemas := filepath.Join(t.TempDir(), "schemas.json")
+	if err := os.WriteFile(badSchemas, []byte(`{"extensions":[{"resourceType":"User","schema":{"id":"urn:x:y","attributes":[{"name":"9lives","type":"string"}]}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		vars map[string]string
@@ -323,6 +328,9 @@ func TestCommandErrors(t *testing.T) {
 		// A server that cannot listen neither bootstraps nor prints a credential.
 		{args: []string{"serve", "--addr", "127.0.0.1:99999"}, want: "listen"},
 		{args: []string{"serve", "--addr"}, want: "addr"},
+		// A schema file with an error stops the server before it starts.
+		{args: []string{"serve", "--addr", "127.0.0.1:0", "--schemas", badSchemas}, want: "ATTRNAME"},
+		{args: []string{"serve", "--addr", "127.0.0.1:0", "--schemas", badSchemas + ".missing"}, want: "read schema file"},
 	} {
 		what := "scimd " + strings.Join(tc.args, " ")
 		fails(t, runMain(t, db, tc.vars, tc.args...), tc.want, what)
