@@ -254,7 +254,13 @@ func (dialect) JSONElements(doc string, path []string) string {
 	return "jsonb_array_elements(CASE WHEN jsonb_typeof(" + doc + " #> " + p + ") = 'array' THEN " + doc + " #> " + p + " ELSE '[]'::jsonb END) AS j(value)"
 }
 
-func (dialect) Fold(expr string) string     { return "lower(" + expr + ")" }
+// Fold lowers under the database's default collation, whose character classification
+// lowers non-ASCII letters as store.Fold does (under "C", which JSONValue gives text for
+// bytewise comparison, lower() changes only A-Z), then compares the result bytewise again.
+func (dialect) Fold(expr string) string {
+	return `(lower((` + expr + `) COLLATE "default") COLLATE "C")`
+}
+
 func (dialect) Contains(expr string) string { return "strpos(" + expr + ", ?) > 0" }
 func (dialect) EndsWith(expr string) string { return "right(" + expr + ", char_length(?)) = ?" }
 func (dialect) ForUpdate() string           { return " FOR UPDATE" }
