@@ -968,6 +968,9 @@ var fuzzFilterSeeds = []string{
 	`active eq "true" or emails co example.com`,
 	`(((x pr)))`,
 	`userName eq "\u00e9\"`,
+	`emails[type eq "work"].value eq "x@y" or ims[type eq "xmpp"].value pr`,
+	`name eq null and meta.created gt "2011-05-13t04:42:34.5+05:30"`,
+	`meta[resourceType eq "User"] and schemas co "enterprise"`,
 }
 
 func FuzzParseFilter(f *testing.F) {
