@@ -29,8 +29,9 @@ func IsSchemasAttr(a *Attribute) bool { return a == schemasAttr }
 // every AttrPath gets its Schema, Attr and SubAttr, and its URN, Name and Sub are rewritten
 // to the schema's spelling (URN is "" for core and common attributes, the extension's ID
 // otherwise). Inside a value path, paths name sub-attributes of the outer attribute and
-// their Attr is the sub-attribute's definition. A complex attribute compared as a whole is
-// taken to mean its "value" sub-attribute (Sub becomes "value"). Values are checked against
+// their Attr is the sub-attribute's definition. A complex attribute compared with a value
+// is taken to mean its "value" sub-attribute (Sub becomes "value"); compared with null it
+// stays whole ("eq null" is "not pr"). Values are checked against
 // the attribute types, and the strings "true"/"false" compared with a boolean attribute
 // become booleans. Errors are *Error with scimType invalidFilter.
 func ResolveFilter(rt *ResourceType, f Filter) error {

@@ -446,6 +446,18 @@ func TestResolveFilter(t *testing.T) {
 		t.Errorf("second resolve: %v, %s vs %s", err, dump(again), before)
 	}
 
+	// Compared with null, a complex attribute stays whole.
+	f = mustResolve(t, user, `emails eq null`).(*CompareFilter)
+	if f.Path.Name != "emails" || f.Path.Sub != "" || f.Path.SubAttr != nil {
+		t.Errorf("emails eq null: %+v", f.Path)
+	}
+
+	// A value path followed by a sub-attribute resolves as one value filter.
+	vp = mustResolve(t, user, `emails[type eq "work"].VALUE eq "x"`).(*ValuePathFilter)
+	if v := vp.Filter.(*AndFilter).Right.(*CompareFilter); v.Path.Name != "value" || v.Path.Attr != emails.Sub("value") {
+		t.Errorf("emails[…].value: %+v", v.Path)
+	}
+
 	group := NewGroupResourceType()
 	mustResolve(t, group, `members[value eq "2819c223-7f76-453a-919d-413861904646"]`)
 	mustResolve(t, group, `displayName eq "Admins" and members.value pr`)
@@ -687,6 +699,10 @@ func TestMatchFilterEdgeCases(t *testing.T) {
 		{`name pr`, false},
 		{`name eq null`, true},
 		{`name[not (givenName pr)]`, false},
+		// null on a complex attribute is about the attribute as a whole, not its value.
+		{`emails eq null`, false},
+		{`emails ne null`, true},
+		{`phoneNumbers eq null`, true},
 		{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[not (value pr)]`, false},
 		// Binary is case exact whatever its schema says (RFC 7643 §2.3.6).
 		{`x509Certificates.value eq "QUJD"`, true},
