@@ -3,6 +3,7 @@ package scim
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -18,8 +19,14 @@ import (
 //     attribute names: core and common attributes at the top level, extension attributes in
 //     an object under their schema URN. Keys are looked up exactly first, then
 //     case-insensitively.
-//   - Strings compare case-insensitively unless the leaf attribute is caseExact, by
-//     comparing their strings.ToLower forms, also for gt/ge/lt/le.
+//   - Strings compare case-insensitively unless the leaf attribute is caseExact or binary
+//     (see FilterCaseExact), by comparing their strings.ToLower forms, also for
+//     gt/ge/lt/le, which compare the bytes of the UTF-8 encodings (Unicode code point
+//     order).
+//   - The empty string is no value: RFC 7644 §3.4.2.2 makes "pr" true only for a
+//     "non-empty value", and every other operator agrees with pr, so an attribute whose
+//     value is "" matches exactly what an absent one does (`title eq ""` never matches,
+//     `title eq null` does).
 //   - A multi-valued attribute (or a sub-attribute of one, `emails.value`) matches when any
 //     of its values does ("If the specified attribute in a filter expression is a
 //     multi-valued attribute, the filter matches if any of the values of the specified
@@ -29,9 +36,12 @@ import (
 //     `not (a eq v)` always agree, and `not` is plain negation, true for absent attributes.
 //   - `pr` matches a value that is not null, not "", not an empty array and not an object
 //     without present values. `eq null` matches exactly when `pr` does not; `ne null` when
-//     it does.
+//     it does (RFC 7643 §2.5 makes null and unassigned the same state).
+//   - A value path (`emails[type eq "work"]`, also on a single-valued complex attribute,
+//     `name[givenName pr]`) needs a present value that satisfies its filter, so
+//     `name[not (givenName pr)]` is false for a user without a name.
 //   - dateTime attributes compare chronologically (values that do not parse as RFC 3339
-//     never match), numbers numerically, booleans only with eq/ne.
+//     never match; see ParseDateTime), numbers numerically, booleans only with eq/ne.
 //   - A value of the wrong JSON type in the resource never equals the operand.
 func MatchFilter(f Filter, res map[string]any) bool {
 	return match(f, res, false)
@@ -63,7 +73,7 @@ func match(f Filter, obj map[string]any, rel bool) bool {
 			return false
 		}
 		for _, v := range lookup(obj, f.Path, rel) {
-			if m, ok := asMap(v); ok && match(f.Filter, m, true) {
+			if m, ok := asMap(v); ok && present(m) && match(f.Filter, m, true) {
 				return true
 			}
 		}
@@ -71,7 +81,8 @@ func match(f Filter, obj map[string]any, rel bool) bool {
 	return false
 }
 
-// lookup returns the values a path designates, with multi-valued attributes flattened.
+// lookup returns the values a path designates, with multi-valued attributes flattened and
+// empty strings left out (they are no value).
 func lookup(obj map[string]any, p AttrPath, rel bool) []any {
 	container := obj
 	if !rel && p.URN != "" {
@@ -82,13 +93,19 @@ func lookup(obj map[string]any, p AttrPath, rel bool) []any {
 		container = m
 	}
 	vals := flatten(getKey(container, p.Name))
-	if p.Sub == "" {
-		return vals
+	if p.Sub != "" {
+		var subs []any
+		for _, v := range vals {
+			if m, ok := asMap(v); ok {
+				subs = append(subs, flatten(getKey(m, p.Sub))...)
+			}
+		}
+		vals = subs
 	}
-	var out []any
+	out := vals[:0:0]
 	for _, v := range vals {
-		if m, ok := asMap(v); ok {
-			out = append(out, flatten(getKey(m, p.Sub))...)
+		if v != nil && v != "" {
+			out = append(out, v)
 		}
 	}
 	return out
@@ -207,7 +224,7 @@ func compareOne(v any, leaf *Attribute, op CompareOp, want any) bool {
 		if leaf != nil && leaf.Type == TypeDateTime && !isSubstring(op) {
 			return compareTimes(s, w, op)
 		}
-		if leaf == nil || !leaf.CaseExact {
+		if !FilterCaseExact(leaf) {
 			s, w = fold(s), fold(w)
 		}
 		switch op {
@@ -229,6 +246,14 @@ func compareOne(v any, leaf *Attribute, op CompareOp, want any) bool {
 		return false
 	}
 	return ordered(compareNumbers(vn, wn), op)
+}
+
+// FilterCaseExact reports whether filters compare an attribute's values case-sensitively:
+// when its schema says caseExact, and for binary attributes, whatever the schema says (RFC
+// 7643 §2.3.6: "A binary is case exact"; base64 text differing in case is different
+// data). A nil attribute is compared case-insensitively.
+func FilterCaseExact(a *Attribute) bool {
+	return a != nil && (a.CaseExact || a.Type == TypeBinary)
 }
 
 // fold is the case folding of case-insensitive comparisons. A store that filters in SQL
@@ -253,15 +278,41 @@ func ordered(c int, op CompareOp) bool {
 }
 
 func compareTimes(v, w string, op CompareOp) bool {
-	tv, err := time.Parse(time.RFC3339Nano, v)
+	tv, err := ParseDateTime(v)
 	if err != nil {
 		return false
 	}
-	tw, err := time.Parse(time.RFC3339Nano, w)
+	tw, err := ParseDateTime(w)
 	if err != nil {
 		return false
 	}
 	return ordered(tv.Compare(tw), op)
+}
+
+// ParseDateTime reads a dateTime operand of a filter: an RFC 3339 date-time (RFC 7643
+// §2.3.5) with any offset and any number of fraction digits (beyond nanoseconds they are
+// cut). Beyond what time.RFC3339Nano takes it accepts the lower-case "t" and "z" that RFC
+// 3339 §5.6 allows ("may alternatively be lower case") and a leap second (":60", §5.7),
+// read as the last nanosecond of its minute, since a Go time.Time cannot hold it.
+func ParseDateTime(s string) (time.Time, error) {
+	orig := s
+	if len(s) > 10 && s[10] == 't' {
+		s = s[:10] + "T" + s[11:]
+	}
+	if strings.HasSuffix(s, "z") {
+		s = s[:len(s)-1] + "Z"
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil && len(s) >= 19 && s[17:19] == "60" {
+		// Only the seconds field is changed; a bad date or time still fails below.
+		if t2, err2 := time.Parse(time.RFC3339Nano, s[:17]+"59"+s[19:]); err2 == nil {
+			return t2.Truncate(time.Second).Add(time.Second - time.Nanosecond), nil
+		}
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 date-time", orig)
+	}
+	return t, nil
 }
 
 // number holds a JSON number as an int64 when it is integral and fits, so that large

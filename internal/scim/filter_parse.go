@@ -410,11 +410,38 @@ func (p *parser) parseAttrExp() (Filter, error) {
 		if err != nil {
 			return nil, err
 		}
+		if p.tok.kind == tokWord && strings.HasPrefix(p.tok.text, ".") {
+			// `emails[type eq "work"].value eq "x@y"` is outside the RFC 7644 §3.4.2.2 ABNF
+			// (valuePath followed by a sub-attribute is the PATCH path grammar of §3.5.2),
+			// but some clients send it in filters. Its one reading is "a value of emails
+			// whose type is work and whose value is x@y", so it is taken as
+			// `emails[type eq "work" and value eq "x@y"]`.
+			sub := p.tok.text[1:]
+			if !validAttrName(sub) {
+				return nil, p.expected("sub-attribute name after \"]\"")
+			}
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			cmp, err := p.parseComparison(AttrPath{Name: sub})
+			if err != nil {
+				return nil, err
+			}
+			if err := p.addNode(); err != nil {
+				return nil, err
+			}
+			vf = &AndFilter{Left: vf, Right: cmp}
+		}
 		if err := p.addNode(); err != nil {
 			return nil, err
 		}
 		return &ValuePathFilter{Path: path, Filter: vf}, nil
 	}
+	return p.parseComparison(path)
+}
+
+// parseComparison parses what follows an attribute path: "pr", or an operator and a value.
+func (p *parser) parseComparison(path AttrPath) (Filter, error) {
 	if p.tok.kind != tokWord {
 		return nil, p.expected("comparison operator")
 	}

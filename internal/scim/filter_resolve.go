@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // schemasAttr stands for the "schemas" attribute, which every resource has (RFC 7643 §3)
@@ -30,8 +29,9 @@ func IsSchemasAttr(a *Attribute) bool { return a == schemasAttr }
 // every AttrPath gets its Schema, Attr and SubAttr, and its URN, Name and Sub are rewritten
 // to the schema's spelling (URN is "" for core and common attributes, the extension's ID
 // otherwise). Inside a value path, paths name sub-attributes of the outer attribute and
-// their Attr is the sub-attribute's definition. A complex attribute compared as a whole is
-// taken to mean its "value" sub-attribute (Sub becomes "value"). Values are checked against
+// their Attr is the sub-attribute's definition. A complex attribute compared with a value
+// is taken to mean its "value" sub-attribute (Sub becomes "value"); compared with null it
+// stays whole ("eq null" is "not pr"). Values are checked against
 // the attribute types, and the strings "true"/"false" compared with a boolean attribute
 // become booleans. Errors are *Error with scimType invalidFilter.
 func ResolveFilter(rt *ResourceType, f Filter) error {
@@ -195,6 +195,17 @@ func isSubstring(op CompareOp) bool {
 func (r *resolver) compare(f *CompareFilter) error {
 	p := &f.Path
 	leaf := p.Leaf()
+	if !knownOp(f.Op) {
+		return r.fail("unknown comparison operator %q", string(f.Op))
+	}
+	if f.Value == nil {
+		// "eq null" is "not pr" (RFC 7643 §2.5: null and unassigned are one state), so it
+		// applies to any attribute, a complex one as a whole too (`name eq null`).
+		if f.Op != OpEq && f.Op != OpNe {
+			return r.fail("%s %s null: null can only be compared with eq or ne", p.String(), f.Op)
+		}
+		return nil
+	}
 	if leaf.Type == TypeComplex {
 		// `emails co "example.com"` is an RFC 7644 §3.4.2.2 example: a complex attribute
 		// compared as a whole stands for its "value" sub-attribute.
@@ -203,15 +214,6 @@ func (r *resolver) compare(f *CompareFilter) error {
 			return r.fail("attribute %q is complex: compare one of its sub-attributes", p.String())
 		}
 		p.Sub, p.SubAttr, leaf = v.Name, v, v
-	}
-	if !knownOp(f.Op) {
-		return r.fail("unknown comparison operator %q", string(f.Op))
-	}
-	if f.Value == nil {
-		if f.Op != OpEq && f.Op != OpNe {
-			return r.fail("%s %s null: null can only be compared with eq or ne", p.String(), f.Op)
-		}
-		return nil
 	}
 	switch leaf.Type {
 	case TypeBoolean, TypeBinary:
@@ -231,6 +233,13 @@ func (r *resolver) compare(f *CompareFilter) error {
 			f.Value = false
 		}
 	}
+	if leaf.Type == TypeDateTime && isSubstring(f.Op) {
+		// A dateTime is an instant, not text: one instant has many RFC 3339 spellings, so
+		// "contains" or "starts with" has no meaning for it (the RFC 7644 §3.12
+		// invalidFilter case of an unsupported "attribute and filter comparison
+		// combination").
+		return r.fail("attribute %q is a dateTime and cannot be compared with %s: use eq, ne, gt, ge, lt or le", p.String(), f.Op)
+	}
 	if _, ok := f.Value.(string); !ok && isSubstring(f.Op) {
 		return r.fail("%s %s %s: %s needs a string value", p.String(), f.Op, renderValue(f.Value), f.Op)
 	}
@@ -245,7 +254,7 @@ func (r *resolver) compare(f *CompareFilter) error {
 		_, ok = toNumber(f.Value)
 	case TypeDateTime:
 		if s, isStr := f.Value.(string); isStr {
-			_, err := time.Parse(time.RFC3339Nano, s)
+			_, err := ParseDateTime(s)
 			ok = err == nil
 		}
 		if !ok {

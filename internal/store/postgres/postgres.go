@@ -282,7 +282,13 @@ func (d dialect) PrimaryValue(doc string, path []string, sub string, t scim.Attr
 // tenant rarely wait for the same row's lock.
 func (dialect) CounterShards() int { return 16 }
 
-func (dialect) Fold(expr string) string     { return "lower(" + expr + ")" }
+// Fold lowers under the database's default collation, whose character classification
+// lowers non-ASCII letters as store.Fold does (under "C", which JSONValue gives text for
+// bytewise comparison, lower() changes only A-Z), then compares the result bytewise again.
+func (dialect) Fold(expr string) string {
+	return `(lower((` + expr + `) COLLATE "default") COLLATE "C")`
+}
+
 func (dialect) Contains(expr string) string { return "strpos(" + expr + ", ?) > 0" }
 func (dialect) EndsWith(expr string) string { return "right(" + expr + ", char_length(?)) = ?" }
 func (dialect) ForUpdate() string           { return " FOR UPDATE" }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -10,6 +11,22 @@ import (
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
+
+// The filter compiler turns a resolved filter (RFC 7644 §3.4.2.2) into one SQL condition
+// with bound parameters, so that the database does the filtering: no filter loads rows
+// to test them in Go. Its semantics are those of scim.MatchFilter, applied to a resource
+// as the server returns it (with id, meta, schemas, "active" and a user's groups), and a
+// property test holds the two to the same answers on every backend. In short:
+//
+//   - A comparison with an absent attribute is false, so "ne" is compiled as the negation
+//     of "eq" and "not" as a negation that treats SQL's NULL as false.
+//   - "pr" is true for a value that is not null and not "" (RFC 7644 §3.4.2.2: "If the
+//     attribute has a non-empty value … there is a match"); "eq null" is its negation and
+//     "ne null" is "pr".
+//   - Strings compare case-insensitively, through store.Fold on both sides, unless the
+//     attribute is caseExact (scim.FilterCaseExact), and order by their UTF-8 bytes.
+//
+// Values are always parameters; the only names in the SQL come from the schema definitions.
 
 // column is an attribute kept in its own (indexed) column rather than only in the JSON doc.
 type column struct {
@@ -47,11 +64,16 @@ type resourceTable struct {
 	alias     string
 	from      string              // " FROM users u"
 	columns   map[string]column   // by canonical path: "userName", "meta.created"
+	version   string              // the column meta.version is rendered from
 	relations map[string]relation // by canonical attribute name: "groups"
 	// indexedEq are sub-attributes of multi-valued attributes with a lookup table for eq.
 	indexedEq map[string]string // path -> "u.seq IN (SELECT … tenant_id = ? AND value_fold = ?)"
 }
 
+// Related resources are matched by id. The value sub-attributes that hold ids (groups.value,
+// members.value) are caseExact false in RFC 7643 §8.7.1, but ids are lower-case hex
+// (store.NewID), so an id column is its own store.Fold and compares with folded operands
+// while keeping its index.
 var usersTable = resourceTable{
 	alias: "u",
 	from:  " FROM users u",
@@ -63,13 +85,14 @@ var usersTable = resourceTable{
 		"meta.created":      {expr: "u.created", time: true},
 		"meta.lastModified": {expr: "u.modified", time: true},
 	},
+	version: "u.version",
 	relations: map[string]relation{
 		"groups": {
 			prefix: "u.seq IN (SELECT m.user_seq FROM group_members m JOIN groups r ON r.seq = m.group_seq WHERE m.tenant_id = ? AND r.tenant_id = ? AND ",
 			subs: map[string]column{
-				"value":   {expr: "r.id"},
+				"value":   {expr: "r.id", fold: true},
 				"display": {expr: "r.display_name_fold", fold: true},
-				"type":    {expr: "'direct'"},
+				"type":    {expr: "'direct'", fold: true},
 			},
 		},
 	},
@@ -88,20 +111,21 @@ var groupsTable = resourceTable{
 		"meta.created":      {expr: "g.created", time: true},
 		"meta.lastModified": {expr: "g.modified", time: true},
 	},
+	version: "g.version",
 	relations: map[string]relation{
 		"members": {
 			prefix: "g.seq IN (SELECT m.group_seq FROM group_members m JOIN users r ON r.seq = m.user_seq WHERE m.tenant_id = ? AND r.tenant_id = ? AND ",
 			subs: map[string]column{
-				"value":   {expr: "r.id"},
+				"value":   {expr: "r.id", fold: true},
 				"display": {expr: "r.user_name_fold", fold: true},
-				"type":    {expr: "'User'"},
+				// Rendered as "User"; the constant is its fold, since type is caseExact false.
+				"type": {expr: "'user'", fold: true},
 			},
 		},
 	},
 }
 
-// compileFilter turns a resolved filter into a SQL condition with bound parameters. Values
-// are always parameters; the only names in the SQL come from the schema definitions.
+// compileFilter turns a resolved filter into a SQL condition with bound parameters.
 func compileFilter(d Dialect, t *resourceTable, rt *scim.ResourceType, tenantID string, f scim.Filter) (string, []any, error) {
 	c := &compiler{d: d, t: t, rt: rt, tenantID: tenantID}
 	sql, err := c.expr(f)
@@ -115,14 +139,22 @@ type compiler struct {
 	rt       *scim.ResourceType
 	args     []any
 	// Inside a value path filter, paths name sub-attributes of one value: elem is the SQL
-	// of that value (a JSON array element), or rel the related table it lives in.
+	// of that value (a JSON value), rel the related table it lives in, or meta says that
+	// it is the resource's meta, whose sub-attributes have columns.
 	elem string
 	rel  *relation
+	meta *scim.AttrPath
 }
 
 func (c *compiler) arg(v any) string {
 	c.args = append(c.args, v)
 	return "?"
+}
+
+// not negates a condition; COALESCE because a comparison with an absent attribute is
+// NULL, and NOT NULL is NULL too, where the filter means true.
+func not(cond string) string {
+	return "NOT COALESCE((" + cond + "), FALSE)"
 }
 
 func (c *compiler) expr(f scim.Filter) (string, error) {
@@ -136,17 +168,32 @@ func (c *compiler) expr(f scim.Filter) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		// COALESCE: a comparison with an absent attribute is NULL, and NOT NULL is NULL too.
-		return "NOT COALESCE((" + x + "), FALSE)", nil
+		return not(x), nil
 	case *scim.CompareFilter:
-		if f.Op == scim.OpNe && f.Value != nil {
-			// "ne" is "not eq" (as in the reference evaluator): on a multi-valued attribute it
-			// holds when no value is equal, and an absent attribute is not equal.
+		if f.Value == nil {
+			// RFC 7643 §2.5: null and unassigned are one state, so "eq null" is "not pr"
+			// and "ne null" is "pr", on multi-valued attributes too (`emails.value eq null`:
+			// no e-mail has a value).
+			pr, err := c.attr(f.Path, "", nil, true)
+			if err != nil {
+				return "", err
+			}
+			switch f.Op {
+			case scim.OpEq:
+				return not(pr), nil
+			case scim.OpNe:
+				return pr, nil
+			}
+			return "", scim.InvalidFilter("%s %s null: null can only be compared with eq or ne", f.Path.String(), f.Op)
+		}
+		if f.Op == scim.OpNe {
+			// "ne" is "not eq": on a multi-valued attribute it holds when no value is equal,
+			// and an absent attribute is not equal.
 			eq, err := c.attr(f.Path, scim.OpEq, f.Value, false)
 			if err != nil {
 				return "", err
 			}
-			return "NOT COALESCE((" + eq + "), FALSE)", nil
+			return not(eq), nil
 		}
 		return c.attr(f.Path, f.Op, f.Value, false)
 	case *scim.PresentFilter:
@@ -184,15 +231,22 @@ func docPath(p scim.AttrPath) []string {
 	return []string{p.Attr.Name}
 }
 
+// attr compiles one comparison (op and value) or presence test (present) of a path. It
+// never sees "ne" or null, which expr turns into negations and presence tests.
 func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present bool) (string, error) {
 	if c.rel != nil {
 		col, ok := c.rel.relSub(p.Name, present)
 		if !ok {
-			return "", scim.InvalidFilter("filtering on %q inside a value path is not supported", p.Name)
+			return "", unsupportedRef(p.Name)
 		}
 		return c.compare(col, op, value, present)
 	}
-	if c.elem != "" {
+	if c.meta != nil {
+		// meta[lastModified gt "…"] is meta.lastModified gt "…".
+		m := *c.meta
+		m.Sub, m.SubAttr = p.Name, p.Attr
+		p = m
+	} else if c.elem != "" {
 		if p.Attr == nil {
 			return "", scim.InvalidFilter("unknown sub-attribute %q in value path", p.Name)
 		}
@@ -201,7 +255,10 @@ func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present b
 	key := pathKey(p)
 	if p.URN == "" {
 		if scim.IsSchemasAttr(p.Attr) {
-			return c.schemas(op, value, present)
+			return c.schemas(p, op, value, present)
+		}
+		if p.Name == "meta" && p.Schema == nil {
+			return c.metaAttr(p, op, value, present)
 		}
 		if col, ok := c.t.columns[key]; ok {
 			return c.compare(col, op, value, present)
@@ -213,7 +270,7 @@ func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present b
 			}
 			col, ok := rel.relSub(sub, present)
 			if !ok {
-				return "", scim.InvalidFilter("filtering on %q is not supported", p.String())
+				return "", unsupportedRef(p.String())
 			}
 			c.arg(c.tenantID)
 			c.arg(c.tenantID)
@@ -258,40 +315,114 @@ func (c *compiler) attr(p scim.AttrPath, op scim.CompareOp, value any, present b
 		return "EXISTS (SELECT 1 FROM " + c.d.JSONElements(doc, docPath(p)) + " WHERE " + cond + ")", nil
 	}
 	path := docPath(p)
+	if p.SubAttr == nil && p.Attr.Type == scim.TypeComplex {
+		if !present {
+			return "", scim.InvalidFilter("filter on %q needs a sub-attribute", p.String())
+		}
+		return c.complexPresent(doc, path, p.Attr), nil
+	}
 	if p.SubAttr != nil {
 		path = append(path, p.SubAttr.Name)
 	}
 	return c.compare(c.jsonColumn(doc, path, p.Leaf()), op, value, present)
 }
 
-// jsonColumn is the comparable expression of an attribute inside a JSON value.
+func unsupportedRef(path string) error {
+	return scim.InvalidFilter("%q can only be tested with pr: it is a URL the server builds from the value, so compare the value instead", path)
+}
+
+// complexPresent is "pr" of a single-valued complex attribute in a JSON document: true
+// when one of its sub-attributes has a value (an object without any, "name": {}, is empty).
+func (c *compiler) complexPresent(doc string, path []string, a *scim.Attribute) string {
+	var conds []string
+	for _, s := range a.SubAttributes {
+		col := c.jsonColumn(doc, append(path[:len(path):len(path)], s.Name), s)
+		conds = append(conds, col.expr+" IS NOT NULL")
+	}
+	if len(conds) == 0 {
+		return "FALSE"
+	}
+	return "(" + strings.Join(conds, " OR ") + ")"
+}
+
+// jsonColumn is the comparable expression of an attribute inside a JSON value. A string
+// "" becomes NULL: it is no value (see scim.MatchFilter).
 func (c *compiler) jsonColumn(doc string, path []string, leaf *scim.Attribute) column {
 	col := column{expr: c.d.JSONValue(doc, path, leaf.Type)}
-	if (leaf.Type == scim.TypeString || leaf.Type == scim.TypeReference) && !leaf.CaseExact {
-		col.expr = c.d.Fold(col.expr)
-		col.fold = true
+	switch leaf.Type {
+	case scim.TypeString, scim.TypeReference, scim.TypeBinary:
+		col.expr = "NULLIF(" + col.expr + ", '')"
+		if !scim.FilterCaseExact(leaf) {
+			col.expr = c.d.Fold(col.expr)
+			col.fold = true
+		}
 	}
 	return col
 }
 
-func (c *compiler) schemas(op scim.CompareOp, value any, present bool) (string, error) {
+// constant decides a comparison of a value the server supplies (a schema URN, the
+// resource type) when the filter is compiled, with the reference evaluator.
+func constant(p scim.AttrPath, op scim.CompareOp, value any, res map[string]any) string {
+	if scim.MatchFilter(&scim.CompareFilter{Path: p, Op: op, Value: value}, res) {
+		return "TRUE"
+	}
+	return "FALSE"
+}
+
+// schemas compiles a comparison with the "schemas" list the server returns: the core
+// schema's URN, and each extension's that the resource has attributes of.
+func (c *compiler) schemas(p scim.AttrPath, op scim.CompareOp, value any, present bool) (string, error) {
 	if present {
 		return "TRUE", nil
 	}
-	s, _ := value.(string)
-	has := "FALSE"
-	if strings.EqualFold(s, c.rt.Schema.ID) {
-		has = "TRUE"
+	one := func(urn string) string {
+		return constant(p, op, value, map[string]any{p.Name: []any{urn}})
 	}
+	if one(c.rt.Schema.ID) == "TRUE" {
+		return "TRUE", nil
+	}
+	var conds []string
 	for _, e := range c.rt.Extensions {
-		if strings.EqualFold(s, e.Schema.ID) {
-			has = "(" + c.d.JSONValue(c.t.alias+".doc", []string{e.Schema.ID}, scim.TypeComplex) + " IS NOT NULL)"
+		if one(e.Schema.ID) == "TRUE" {
+			conds = append(conds, c.d.JSONValue(c.t.alias+".doc", []string{e.Schema.ID}, scim.TypeComplex)+" IS NOT NULL")
 		}
 	}
-	if op == scim.OpEq {
-		return has, nil
+	if len(conds) == 0 {
+		return "FALSE", nil
 	}
-	return "", scim.InvalidFilter("only eq, ne and pr are supported on \"schemas\"")
+	return "(" + strings.Join(conds, " OR ") + ")", nil
+}
+
+// metaAttr compiles a filter on meta (RFC 7643 §3.1), which the server maintains outside
+// the document: created and lastModified have columns, resourceType is fixed, version is
+// the ETag of the version column, and location is built from the request's base URL.
+func (c *compiler) metaAttr(p scim.AttrPath, op scim.CompareOp, value any, present bool) (string, error) {
+	if present {
+		// Every returned resource has every meta sub-attribute.
+		return "TRUE", nil
+	}
+	switch p.Sub {
+	case "created", "lastModified":
+		return c.compare(c.t.columns[pathKey(p)], op, value, false)
+	case "resourceType":
+		return constant(p, op, value, map[string]any{"meta": map[string]any{"resourceType": c.rt.ID}}), nil
+	case "version":
+		if op != scim.OpEq {
+			return "", scim.InvalidFilter("meta.version can only be compared with eq, ne or pr")
+		}
+		s, _ := value.(string)
+		// An entity tag as the server writes it: W/"<version>" (caseExact, so exactly).
+		digits, ok := strings.CutPrefix(s, `W/"`)
+		digits, ok2 := strings.CutSuffix(digits, `"`)
+		n, err := strconv.ParseInt(digits, 10, 64)
+		if !ok || !ok2 || err != nil || strconv.FormatInt(n, 10) != digits {
+			return "FALSE", nil
+		}
+		return c.t.version + " = " + c.arg(n), nil
+	case "location":
+		return "", scim.InvalidFilter("meta.location can only be tested with pr: it is built from the request's URL, so compare id instead")
+	}
+	return "", scim.InvalidFilter("unknown attribute %q in filter", p.String())
 }
 
 func (c *compiler) compare(col column, op scim.CompareOp, value any, present bool) (string, error) {
@@ -299,12 +430,6 @@ func (c *compiler) compare(col column, op scim.CompareOp, value any, present boo
 		return col.expr + " IS NOT NULL", nil
 	}
 	if value == nil {
-		switch op {
-		case scim.OpEq:
-			return col.expr + " IS NULL", nil
-		case scim.OpNe:
-			return col.expr + " IS NOT NULL", nil
-		}
 		return "", scim.InvalidFilter("null can only be compared with eq or ne")
 	}
 	v, err := sqlValue(col, value)
@@ -359,9 +484,9 @@ func sqlValue(col column, value any) (any, error) {
 		if !ok {
 			return nil, scim.InvalidFilter("a dateTime must be compared with an RFC 3339 string")
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := scim.ParseDateTime(s)
 		if err != nil {
-			return nil, scim.InvalidFilter("%q is not an RFC 3339 date-time", s)
+			return nil, scim.InvalidFilter("%v", err)
 		}
 		// UnixNano is undefined outside 1678–2262 (it wraps, so "gt 2999-…" matched
 		// everything): clamp to the ends of the column's range, which no stored time
@@ -396,7 +521,7 @@ func sqlValue(col column, value any) (any, error) {
 }
 
 func (c *compiler) valuePath(f *scim.ValuePathFilter) (string, error) {
-	if c.elem != "" || c.rel != nil {
+	if c.elem != "" || c.rel != nil || c.meta != nil {
 		return "", scim.InvalidFilter("value paths cannot be nested")
 	}
 	p := f.Path
@@ -412,16 +537,28 @@ func (c *compiler) valuePath(f *scim.ValuePathFilter) (string, error) {
 			}
 			return rel.prefix + cond + ")", nil
 		}
+		if p.Name == "meta" && p.Schema == nil {
+			// meta is always there, so its value path is its filter on meta's columns.
+			c.meta = &p
+			cond, err := c.expr(f.Filter)
+			c.meta = nil
+			return cond, err
+		}
 	}
 	if p.Attr == nil || p.Attr.Type != scim.TypeComplex {
 		return "", scim.InvalidFilter("%q is not a complex attribute", p.String())
 	}
+	doc := c.t.alias + ".doc"
 	if !p.Attr.MultiValued {
-		// manager[value pr]: the filter applies to the one value.
-		c.elem = c.d.JSONValue(c.t.alias+".doc", docPath(p), scim.TypeComplex)
+		// manager[value pr]: the filter applies to the one value, if there is one (a
+		// `not (…)` inside must not match a user without a manager).
+		c.elem = c.d.JSONValue(doc, docPath(p), scim.TypeComplex)
 		cond, err := c.expr(f.Filter)
 		c.elem = ""
-		return cond, err
+		if err != nil {
+			return "", err
+		}
+		return "(" + c.complexPresent(doc, docPath(p), p.Attr) + " AND " + cond + ")", nil
 	}
 	c.elem = "j.value"
 	cond, err := c.expr(f.Filter)
@@ -429,5 +566,5 @@ func (c *compiler) valuePath(f *scim.ValuePathFilter) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "EXISTS (SELECT 1 FROM " + c.d.JSONElements(c.t.alias+".doc", docPath(p)) + " WHERE " + cond + ")", nil
+	return "EXISTS (SELECT 1 FROM " + c.d.JSONElements(doc, docPath(p)) + " WHERE " + cond + ")", nil
 }
