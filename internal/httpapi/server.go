@@ -81,6 +81,11 @@ func New(st store.Store, opts Options) *Server {
 	route("GET "+Prefix+"/ResourceTypes/{id}", s.resourceType)
 	route("GET "+Prefix+"/Schemas", s.schemas)
 	route("GET "+Prefix+"/Schemas/{id}", s.schema)
+	route("POST "+Prefix+"/.search", s.searchRoot)
+	route("POST "+Prefix+"/Users/.search", s.searchUsers)
+	route("POST "+Prefix+"/Groups/.search", s.searchGroups)
+	route(Prefix+"/Me", s.me)
+	route(Prefix+"/Me/", s.me)
 	// Anything else under the prefix is a SCIM 404 (or 405), never an HTML page.
 	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
