@@ -34,6 +34,11 @@ type Options struct {
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+
+	// MaxBulkOperations and MaxBulkPayloadBytes cap a /Bulk request (RFC 7644 §3.7.4);
+	// advertised as bulk.maxOperations and bulk.maxPayloadSize.
+	MaxBulkOperations   int
+	MaxBulkPayloadBytes int64
 }
 
 // Server is the SCIM HTTP API.
@@ -55,6 +60,15 @@ func New(st store.Store, opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 32 << 20
 	}
+	if opts.MaxBulkOperations <= 0 {
+		opts.MaxBulkOperations = 1000
+	}
+	if opts.MaxBulkPayloadBytes <= 0 {
+		opts.MaxBulkPayloadBytes = 1 << 20
+	}
+	// A bulk body is a request body: the smaller limit is the one clients meet, so it is
+	// the one advertised.
+	opts.MaxBulkPayloadBytes = min(opts.MaxBulkPayloadBytes, opts.MaxBodyBytes)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -81,6 +95,7 @@ func New(st store.Store, opts Options) *Server {
 	route("GET "+Prefix+"/ResourceTypes/{id}", s.resourceType)
 	route("GET "+Prefix+"/Schemas", s.schemas)
 	route("GET "+Prefix+"/Schemas/{id}", s.schema)
+	route("POST "+Prefix+"/Bulk", s.bulk)
 	route("POST "+Prefix+"/.search", s.searchRoot)
 	route("POST "+Prefix+"/Users/.search", s.searchUsers)
 	route("POST "+Prefix+"/Groups/.search", s.searchGroups)
