@@ -14,7 +14,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 		"schemas":          []string{scim.ServiceProviderConfigSchema},
 		"documentationUri": "https://github.com/scimd/scimd",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": true, "maxOperations": s.opts.MaxBulkOperations, "maxPayloadSize": s.opts.MaxBulkPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": s.opts.MaxResults},
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": true},

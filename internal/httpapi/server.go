@@ -37,6 +37,11 @@ type Options struct {
 	// Extensions are schema extensions from the schema file (scim.ParseSchemaFile), for
 	// all tenants or for the tenants they name.
 	Extensions []scim.ExtensionConfig
+
+	// MaxBulkOperations and MaxBulkPayloadBytes cap a /Bulk request (RFC 7644 §3.7.4);
+	// advertised as bulk.maxOperations and bulk.maxPayloadSize.
+	MaxBulkOperations   int
+	MaxBulkPayloadBytes int64
 }
 
 // Server is the SCIM HTTP API.
@@ -60,6 +65,15 @@ func New(st store.Store, opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 32 << 20
 	}
+	if opts.MaxBulkOperations <= 0 {
+		opts.MaxBulkOperations = 1000
+	}
+	if opts.MaxBulkPayloadBytes <= 0 {
+		opts.MaxBulkPayloadBytes = 1 << 20
+	}
+	// A bulk body is a request body: the smaller limit is the one clients meet, so it is
+	// the one advertised.
+	opts.MaxBulkPayloadBytes = min(opts.MaxBulkPayloadBytes, opts.MaxBodyBytes)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -87,6 +101,12 @@ func New(st store.Store, opts Options) *Server {
 	route("GET "+Prefix+"/ResourceTypes/{id}", s.resourceType)
 	route("GET "+Prefix+"/Schemas", s.schemas)
 	route("GET "+Prefix+"/Schemas/{id}", s.schema)
+	route("POST "+Prefix+"/Bulk", s.bulk)
+	route("POST "+Prefix+"/.search", s.searchRoot)
+	route("POST "+Prefix+"/Users/.search", s.searchUsers)
+	route("POST "+Prefix+"/Groups/.search", s.searchGroups)
+	route(Prefix+"/Me", s.me)
+	route(Prefix+"/Me/", s.me)
 	// Anything else under the prefix is a SCIM 404 (or 405), never an HTML page.
 	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
