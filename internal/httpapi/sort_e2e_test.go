@@ -26,7 +26,8 @@ var sortUsers = []map[string]any{
 		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"department": "eng"}},
 	{"userName": "Bravo", "name": map[string]any{"familyName": "adams"}, "title": "c", "active": false,
 		"emails": []any{map[string]any{"value": "k@x.org", "primary": false}, map[string]any{"value": "c@x.org"}}},
-	{"userName": "echo", "name": map[string]any{"familyName": "Adams"}, "externalId": "a"},
+	// An empty title is no value (RFC 7643 §2.5): it sorts with the missing ones.
+	{"userName": "echo", "name": map[string]any{"familyName": "Adams"}, "externalId": "a", "title": ""},
 }
 
 // TestSortBy checks RFC 7644 §3.4.2.3 on every backend: case-insensitive order for

@@ -119,18 +119,20 @@ func (s *Store) planSort(p *listPlan, a scim.AttrPath) error {
 		}
 		expr = s.d.JSONValue(doc, path, leaf.Type)
 	}
-	zero := "''"
+	zero, empty := "''", ""
 	switch leaf.Type {
 	case scim.TypeString, scim.TypeReference, scim.TypeDateTime, scim.TypeBinary:
-		if !leaf.CaseExact && leaf.Type != scim.TypeDateTime {
+		if !leaf.CaseExact && leaf.Type != scim.TypeDateTime && leaf.Type != scim.TypeBinary {
 			expr = s.d.Fold(expr)
 		}
+		// An empty string is no value (RFC 7643 §2.5), as in filters.
+		empty = " OR " + expr + " = ''"
 	case scim.TypeBoolean:
 		zero = "FALSE"
 	default:
 		zero = "0"
 	}
-	p.nullFlag = "CASE WHEN " + expr + " IS NULL THEN 1 ELSE 0 END"
+	p.nullFlag = "CASE WHEN " + expr + " IS NULL" + empty + " THEN 1 ELSE 0 END"
 	p.key = "COALESCE(" + expr + ", " + zero + ")"
 	return nil
 }
