@@ -42,9 +42,27 @@ func DecodeJSON(data []byte) (map[string]any, error) {
 // schema of the resource type defines are ignored, since identity providers send attributes
 // the application has not declared. serverManaged names attributes the caller handles
 // itself (a Group's members); they are validated and returned in the second result.
+//
+// An attribute named twice (in different cases, or plain and schema-qualified) is refused
+// with invalidSyntax: RFC 7643 §2.1 makes names case-insensitive, so the body is ambiguous.
 func NormalizeResource(rt *ResourceType, body map[string]any, serverManaged ...string) (Resource, map[string]any, error) {
+	if err := checkDuplicateKeys(body, "the resource"); err != nil {
+		return nil, nil, err
+	}
 	out := Resource{}
 	managed := map[string]any{}
+	seen := map[string]string{}
+	once := func(s *Schema, a *Attribute, key string) error {
+		k := a.Name
+		if s != nil {
+			k = s.ID + ":" + a.Name
+		}
+		if other, dup := seen[k]; dup {
+			return InvalidSyntax("the resource names attribute %q twice (as %q and %q)", a.Name, other, key)
+		}
+		seen[k] = key
+		return nil
+	}
 	for key, raw := range body {
 		switch {
 		case strings.EqualFold(key, "schemas"):
@@ -63,11 +81,20 @@ func NormalizeResource(rt *ResourceType, body map[string]any, serverManaged ...s
 			if !ok {
 				return nil, nil, InvalidValue("%q must be a JSON object", key)
 			}
-			extOut := map[string]any{}
+			if err := checkDuplicateKeys(obj, fmt.Sprintf("%q", key)); err != nil {
+				return nil, nil, err
+			}
+			extOut, _ := out[ext.ID].(map[string]any)
+			if extOut == nil {
+				extOut = map[string]any{}
+			}
 			for k, v := range obj {
 				a := ext.Attr(k)
 				if a == nil {
 					continue
+				}
+				if err := once(ext, a, key+"."+k); err != nil {
+					return nil, nil, err
 				}
 				if err := putNormalized(extOut, a, v, ext.ID+":"+a.Name); err != nil {
 					return nil, nil, err
@@ -82,6 +109,9 @@ func NormalizeResource(rt *ResourceType, body map[string]any, serverManaged ...s
 		ra := rt.FindAttr(urn, name)
 		if ra == nil {
 			continue
+		}
+		if err := once(ra.Schema, ra.Def, key); err != nil {
+			return nil, nil, err
 		}
 		if isOneOf(ra.Def.Name, serverManaged) {
 			v, err := NormalizeValue(ra.Def, raw, ra.Def.Name)
@@ -166,7 +196,7 @@ func putNormalized(target map[string]any, a *Attribute, raw any, where string) e
 	if err != nil {
 		return err
 	}
-	if v == nil {
+	if m, ok := v.(map[string]any); v == nil || (ok && len(m) == 0) {
 		delete(target, a.Name)
 		return nil
 	}
@@ -252,6 +282,9 @@ func normalizeSingle(a *Attribute, raw any, where string) (any, error) {
 			if !ok {
 				return nil, InvalidValue("%s must be a JSON object", where)
 			}
+		}
+		if err := checkDuplicateKeys(obj, where); err != nil {
+			return nil, err
 		}
 		out := map[string]any{}
 		for k, v := range obj {

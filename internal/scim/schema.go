@@ -61,6 +61,12 @@ type Attribute struct {
 	Returned        string       `json:"returned"`
 	Uniqueness      string       `json:"uniqueness"`
 	ReferenceTypes  []string     `json:"referenceTypes,omitempty"`
+
+	// Default is the value the service gives the attribute when it has none (a User's
+	// "active" is true when absent). It is not an RFC 7643 characteristic and is not
+	// published. PATCH refuses to unassign such an attribute: the result would be the
+	// default, a change the client never asked for.
+	Default any `json:"-"`
 }
 
 // Sub finds a sub-attribute by name, case-insensitively (RFC 7643 §2.1: attribute names
