@@ -23,7 +23,9 @@ const schemaFile = `{"extensions": [
       {"name": "clearance", "type": "complex", "subAttributes": [
         {"name": "level", "type": "string", "canonicalValues": ["low", "high"]},
         {"name": "since", "type": "dateTime"}]},
-      {"name": "costCenterCode", "type": "string", "required": true}
+      {"name": "costCenterCode", "type": "string", "required": true},
+      {"name": "notes", "type": "string", "returned": "request"},
+      {"name": "pin", "type": "string", "mutability": "writeOnly", "returned": "never"}
     ]}},
   {"resourceType": "Group", "schema": {
     "id": "` + groupExtURN + `",
@@ -98,6 +100,30 @@ func TestCustomSchemaExtensions(t *testing.T) {
 			listed := lr["Resources"].([]any)[0].(map[string]any)
 			read := mustDo(t, acme, http.MethodGet, "/Users/"+u1["id"].(string), nil, http.StatusOK)
 			expectField(t, listed, read[acmeURN], acmeURN)
+
+			// returned "request" comes only when asked for, returned "never" never; lists
+			// (which otherwise write stored documents as they are) honour both.
+			secret := createUser(t, acme, mk("secretive", 2, map[string]any{"notes": "hello", "pin": "1234"}))
+			sid := secret["id"].(string)
+			for _, got := range []map[string]any{
+				secret,
+				mustDo(t, acme, http.MethodGet, "/Users/"+sid, nil, http.StatusOK),
+				mustDo(t, acme, http.MethodGet, "/Users?filter="+url.QueryEscape(`userName eq "secretive"`), nil, http.StatusOK)["Resources"].([]any)[0].(map[string]any),
+			} {
+				ext, _ := got[acmeURN].(map[string]any)
+				if _, has := ext["notes"]; has {
+					t.Fatalf("returned:request attribute without being asked for: %v", ext)
+				}
+				if _, has := ext["pin"]; has {
+					t.Fatalf("returned:never attribute returned: %v", ext)
+				}
+			}
+			asked := mustDo(t, acme, http.MethodGet, "/Users?attributes="+url.QueryEscape(acmeURN+":notes,"+acmeURN+":pin")+"&filter="+url.QueryEscape(`userName eq "secretive"`), nil, http.StatusOK)["Resources"].([]any)[0].(map[string]any)
+			expectField(t, asked, "hello", acmeURN, "notes")
+			if _, has := asked[acmeURN].(map[string]any)["pin"]; has {
+				t.Fatalf("returned:never attribute returned when asked for: %v", asked)
+			}
+			mustDo(t, acme, http.MethodDelete, "/Users/"+sid, nil, http.StatusNoContent)
 
 			// PATCH by schema-qualified path.
 			p := mustDo(t, acme, http.MethodPatch, "/Users/"+u1["id"].(string), map[string]any{
