@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -117,7 +118,9 @@ func BenchmarkFilterUserName(b *testing.B) {
 }
 
 // BenchmarkPageAllUsers: one iteration pages through 100,000 users with count=100 (what
-// Okta's import sends) and with count=1000.
+// Okta's import sends) and with count=1000 by startIndex, and by RFC 9865 cursors with
+// count=100 in creation order and sorted by userName. Each page is checked to hold the
+// number of users asked for, and the walk to end exactly at the last user.
 func BenchmarkPageAllUsers(b *testing.B) {
 	const users = 100_000
 	srv, tn, c := benchServer(b)
@@ -130,6 +133,38 @@ func BenchmarkPageAllUsers(b *testing.B) {
 					resp, err := c.Do(context.Background(), "GET", fmt.Sprintf("/Users?startIndex=%d&count=%d", start, count), nil)
 					expect(b, resp, err, 200)
 					seen += int64(count)
+				}
+			}
+			reportRate(b, seen, "users/s")
+		})
+	}
+	for _, order := range []string{"", "&sortBy=userName"} {
+		b.Run("cursor"+order, func(b *testing.B) {
+			var seen int64
+			for n := 0; n < b.N; n++ {
+				cursor, pages := "", 0
+				for {
+					resp, err := c.Do(context.Background(), "GET", "/Users?count=100"+order+"&cursor="+cursor, nil)
+					expect(b, resp, err, 200)
+					var page struct {
+						NextCursor   string `json:"nextCursor"`
+						ItemsPerPage int    `json:"itemsPerPage"`
+					}
+					if err := json.Unmarshal(resp.Body, &page); err != nil {
+						b.Fatal(err)
+					}
+					pages++
+					seen += int64(page.ItemsPerPage)
+					if page.NextCursor == "" {
+						break
+					}
+					if page.ItemsPerPage != 100 {
+						b.Fatalf("page %d has %d users", pages, page.ItemsPerPage)
+					}
+					cursor = page.NextCursor
+				}
+				if pages != users/100 {
+					b.Fatalf("%d pages, want %d", pages, users/100)
 				}
 			}
 			reportRate(b, seen, "users/s")

@@ -161,6 +161,16 @@ func (s *Server) searchRoot(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.queryRoot(w, r, q)
+}
+
+// listRoot is GET on the server root with query parameters: the same query as POST
+// /.search with a body (RFC 7644 §3.4.2.1 names both).
+func (s *Server) listRoot(w http.ResponseWriter, r *http.Request) error {
+	return s.queryRoot(w, r, r.URL.Query())
+}
+
+func (s *Server) queryRoot(w http.ResponseWriter, r *http.Request, q url.Values) error {
 	// Neither has a meaning across two lists answered one after the other: a sort would
 	// have to merge them, and a cursor would have to name a position in both.
 	// (An empty cursor asks for the first page of a cursor-paged list: present is enough.)

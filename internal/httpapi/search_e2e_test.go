@@ -217,6 +217,35 @@ func TestSearchRoot(t *testing.T) {
 			}
 		})
 
+		// RFC 7644 §3.4.2.1: GET on the root with query parameters is the same query as
+		// POST /.search with a body.
+		t.Run("GET root", func(t *testing.T) {
+			for _, q := range []url.Values{
+				{},
+				{"startIndex": {"3"}, "count": {"2"}},
+				{"filter": {`displayName eq "Staff"`}, "attributes": {"displayName"}},
+			} {
+				body := searchBody()
+				for k, v := range q {
+					switch k {
+					case "startIndex", "count":
+						n, _ := strconv.Atoi(v[0])
+						body[k] = n
+					case "attributes":
+						body[k] = []any{v[0]}
+					default:
+						body[k] = v[0]
+					}
+				}
+				get := do(t, w.c, http.MethodGet, "/?"+strings.ReplaceAll(q.Encode(), "+", "%20"), nil)
+				post := do(t, w.c, http.MethodPost, "/.search", body)
+				expectList(t, get)
+				if !bytes.Equal(get.Body, post.Body) {
+					t.Fatalf("GET /?%s answered\n%s\nPOST /.search answered\n%s", q.Encode(), clip(get.Body), clip(post.Body))
+				}
+			}
+		})
+
 		t.Run("filter", func(t *testing.T) {
 			for _, tc := range []struct {
 				filter string

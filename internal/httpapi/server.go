@@ -103,6 +103,7 @@ func New(st store.Store, opts Options) *Server {
 	route("GET "+Prefix+"/Schemas/{id}", s.schema)
 	route("POST "+Prefix+"/Bulk", s.bulk)
 	route("POST "+Prefix+"/.search", s.searchRoot)
+	route("GET "+Prefix+"/{$}", s.listRoot)
 	route("POST "+Prefix+"/Users/.search", s.searchUsers)
 	route("POST "+Prefix+"/Groups/.search", s.searchGroups)
 	route(Prefix+"/Me", s.me)
