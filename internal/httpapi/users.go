@@ -34,7 +34,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	p := projectionOf(r, s.typesOf(r.Context()).users)
-	u, err := s.store.GetUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), p.Includes("groups", s.typesOf(r.Context()).users.Schema.Attr("groups")))
+	ts := s.typesOf(r.Context())
+	u, err := s.store.GetUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), store.ReadOptions{
+		WithGroups: p.Includes("groups", ts.users.Schema.Attr("groups")),
+		RawDoc:     !p.Explicit() && ts.usersDocRenderable,
+	})
 	if err != nil {
 		return err
 	}
@@ -44,7 +48,36 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
+	if u.Doc != nil {
+		base := s.baseURL(r)
+		return s.respondResource(w, http.StatusOK, base+"/Users/"+u.ID, u.Meta, func(o *objectWriter) error {
+			return s.writeUserFromDoc(o, ts.users, base, u, p, nil)
+		})
+	}
 	return s.respondUser(w, r, http.StatusOK, u)
+}
+
+// writeUserFromDoc writes a user read as its stored document: as it is when it can be, else
+// decoded. It returns the scratch buffer for the next user.
+func (s *Server) writeUserFromDoc(o *objectWriter, rt *scim.ResourceType, base string, u *store.User, p *scim.Projection, scratch *[]byte) error {
+	var buf []byte
+	if scratch != nil {
+		buf = *scratch
+	}
+	buf, ok := s.writeUserDoc(o, rt, base, u, buf)
+	if scratch != nil {
+		*scratch = buf
+	}
+	if ok {
+		return nil
+	}
+	data, err := scim.DecodeJSON(u.Doc)
+	if err != nil {
+		return err
+	}
+	u.Data = data
+	s.writeUser(o, rt, base, u, p)
+	return o.err
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
@@ -64,15 +97,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	return s.respondList(w, listHeader{total: page.Total, startIndex: q.StartIndex, items: len(page.Items), cursor: q.Cursor != nil, nextCursor: page.NextCursor}, func(o *objectWriter, i int) error {
 		u := page.Items[i]
 		if u.Doc != nil {
-			var ok bool
-			if scratch, ok = s.writeUserDoc(o, s.typesOf(r.Context()).users, base, u, scratch); ok {
-				return nil
-			}
-			data, err := scim.DecodeJSON(u.Doc)
-			if err != nil {
-				return err
-			}
-			u.Data = data
+			return s.writeUserFromDoc(o, s.typesOf(r.Context()).users, base, u, p, &scratch)
 		}
 		s.writeUser(o, s.typesOf(r.Context()).users, base, u, p)
 		return o.err

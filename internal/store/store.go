@@ -113,6 +113,14 @@ type ListQuery struct {
 	Type *scim.ResourceType
 }
 
+// ReadOptions say what a read of one user returns besides its attributes.
+type ReadOptions struct {
+	// WithGroups asks for the user's groups.
+	WithGroups bool
+	// RawDoc asks for the stored JSON document in Doc instead of decoded attributes.
+	RawDoc bool
+}
+
 // Page is one page of a list together with the total number of matches and, in cursor
 // paging, the cursor of the next page ("" on the last page).
 type Page[T any] struct {
@@ -134,7 +142,7 @@ type Store interface {
 	Credential(ctx context.Context, id string) (Credential, error)
 
 	CreateUser(ctx context.Context, tenantID string, data scim.Resource) (*User, error)
-	GetUser(ctx context.Context, tenantID, id string, withGroups bool) (*User, error)
+	GetUser(ctx context.Context, tenantID, id string, opts ReadOptions) (*User, error)
 	// UpdateUser reads the user, calls change on it inside the transaction and writes the
 	// resource change returns; an error from change aborts the update.
 	UpdateUser(ctx context.Context, tenantID, id string, change func(*User) (scim.Resource, error)) (*User, error)

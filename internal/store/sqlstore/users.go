@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
@@ -170,13 +171,26 @@ func userGroups(r runner, tenantID string, seqs []int64) (map[int64][]store.Grou
 // GetUser reads the user and its groups as two statements, without a transaction around
 // them (BEGIN and ROLLBACK would cost as much as the lookup): a membership that changes
 // between the two shows in this response or the next, and the user's version covers it.
-func (s *Store) GetUser(ctx context.Context, tenantID, id string, withGroups bool) (*store.User, error) {
+func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.ReadOptions) (*store.User, error) {
 	r := s.readRunner(ctx, nil)
-	seq, u, err := s.getUser(r, tenantID, id, false)
+	var seq int64
+	var u *store.User
+	var err error
+	if opts.RawDoc {
+		u = &store.User{}
+		var created, modified int64
+		err = r.queryRow(userSelect+" WHERE u.tenant_id = ? AND u.id = ?", tenantID, id).Scan(&seq, &u.ID, &created, &modified, &u.Meta.Version, &u.Doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = scim.NotFound("user %q not found", id)
+		}
+		u.Meta.Created, u.Meta.LastModified = time.Unix(0, created).UTC(), time.Unix(0, modified).UTC()
+	} else {
+		seq, u, err = s.getUser(r, tenantID, id, false)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
-	if withGroups {
+	if opts.WithGroups {
 		groups, err := userGroups(r, tenantID, []int64{seq})
 		if err != nil {
 			return nil, fmt.Errorf("get user: %w", err)
