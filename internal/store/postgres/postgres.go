@@ -278,9 +278,10 @@ func (d dialect) PrimaryValue(doc string, path []string, sub string, t scim.Attr
 		" ELSE '[]'::jsonb END) WITH ORDINALITY AS p(value, ord) ORDER BY (p.value ->> 'primary') = 'true' DESC NULLS LAST, p.ord LIMIT 1)"
 }
 
-// CounterShards spreads a tenant's counters over 16 rows: concurrent creates in one
-// tenant rarely wait for the same row's lock.
-func (dialect) CounterShards() int { return 16 }
+// CounterShard gives each connection its own row of a tenant's counter (up to 64 rows), so
+// that concurrent creates in one tenant, each on its own connection, do not wait for each
+// other's row lock until they commit.
+func (dialect) CounterShard() string { return "(pg_backend_pid() % 64)" }
 
 // Fold lowers under the database's default collation, whose character classification
 // lowers non-ASCII letters as store.Fold does (under "C", which JSONValue gives text for

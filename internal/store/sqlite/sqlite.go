@@ -276,8 +276,8 @@ func (dialect) PrimaryValue(doc string, path []string, sub string, _ scim.AttrTy
 	return "(SELECT " + v + " FROM json_each(" + doc + ", " + jsonPath(path) + ") AS p ORDER BY json_extract(p.value, '$.primary') IS 1 DESC, p.key LIMIT 1)"
 }
 
-// CounterShards is 1: the single writer never waits for a row.
-func (dialect) CounterShards() int { return 1 }
+// CounterShard is always the same row: the single writer never waits for a lock.
+func (dialect) CounterShard() string { return "0" }
 
 func (dialect) Fold(expr string) string     { return "scim_fold(" + expr + ")" }
 func (dialect) Contains(expr string) string { return "instr(" + expr + ", ?) > 0" }

@@ -338,16 +338,15 @@ func resourceCounts(r runner, tenantID, resource string) (total, generation int6
 // spreads a tenant's counter over shards, so that concurrent creates do not all wait for
 // one row's lock.
 func (s *Store) countChange(r runner, tenantID, resource string, delta int) error {
-	shard := s.counterShard()
 	added, removed := 0, 0
 	if delta > 0 {
 		added = delta
 	} else {
 		removed = -delta
 	}
-	_, err := r.exec(`INSERT INTO resource_counts (tenant_id, resource, shard, added, removed) VALUES (?, ?, ?, ?, ?)
+	_, err := r.exec(`INSERT INTO resource_counts (tenant_id, resource, shard, added, removed) VALUES (?, ?, `+s.d.CounterShard()+`, ?, ?)
 		ON CONFLICT (tenant_id, resource, shard) DO UPDATE SET added = resource_counts.added + excluded.added, removed = resource_counts.removed + excluded.removed`,
-		tenantID, resource, shard, added, removed)
+		tenantID, resource, added, removed)
 	if err != nil {
 		return fmt.Errorf("count %s: %w", resource, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +38,10 @@ type Dialect interface {
 	// attribute of simple values) of the element of the array at path whose "primary" is
 	// true, or else of its first element, typed as JSONValue types it.
 	PrimaryValue(doc string, path []string, sub string, t scim.AttrType) string
-	// CounterShards is how many rows a tenant's resource counter is spread over.
-	CounterShards() int
+	// CounterShard is an SQL expression for the row of a tenant's resource counter that a
+	// write transaction updates (counters are spread over rows so that concurrent writers
+	// need not wait for one row's lock).
+	CounterShard() string
 }
 
 // WriteFunc runs fn in a write transaction, committed before it returns nil. SQLite shares
@@ -256,15 +257,6 @@ func (s *Store) readTx(ctx context.Context, fn func(r runner) error) error {
 	}
 	defer tx.Rollback()
 	return fn(s.readRunner(ctx, tx))
-}
-
-// counterShard picks the counter row a write transaction updates.
-func (s *Store) counterShard() int {
-	n := s.d.CounterShards()
-	if n <= 1 {
-		return 0
-	}
-	return rand.IntN(n)
 }
 
 func placeholders(n int) string {
