@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -333,6 +334,45 @@ func TestListedUserEqualsRead(t *testing.T) {
 		}
 		if listed[u2["id"].(string)]["active"] != true {
 			t.Errorf("user created without active is not listed active: %v", listed[u2["id"].(string)])
+		}
+	})
+}
+
+// TestCountedTotalUnderConcurrency checks the per-tenant counters behind an unfiltered
+// list's totalResults against a count of the rows (a filter that matches every user is
+// counted with count(*)), after concurrent creates, refused duplicate creates and
+// concurrent deletes.
+func TestCountedTotalUnderConcurrency(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, srv *storetest.Server) {
+		c := newClient(t, srv, "counted")
+		ids := createUsers(t, c, 60, "counted%02d@example.com")
+		var wg sync.WaitGroup
+		for i := range 30 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				resp, err := c.Do(t.Context(), http.MethodDelete, "/Users/"+ids[i*2], nil)
+				if err != nil || resp.Status != http.StatusNoContent {
+					t.Errorf("delete: %v %v", err, resp)
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				resp, err := c.Do(t.Context(), http.MethodPost, "/Users", userBody(fmt.Sprintf("COUNTED%02d@example.com", i), nil))
+				if err != nil || (resp.Status != http.StatusConflict && resp.Status != http.StatusCreated) {
+					t.Errorf("duplicate create: %v %v", err, resp)
+				}
+			}()
+		}
+		wg.Wait()
+		counted := jsonInt(t, mustDo(t, c, http.MethodGet, "/Users?count=0", nil, http.StatusOK), "totalResults")
+		rows := jsonInt(t, mustDo(t, c, http.MethodGet, "/Users?count=0&filter="+url.QueryEscape("userName pr"), nil, http.StatusOK), "totalResults")
+		if counted != rows {
+			t.Fatalf("counted total %d, rows %d", counted, rows)
+		}
+		listed := len(mustDo(t, c, http.MethodGet, "/Users?count=1000", nil, http.StatusOK)["Resources"].([]any))
+		if listed != rows {
+			t.Fatalf("listed %d users, counted %d", listed, rows)
 		}
 	})
 }
