@@ -39,6 +39,7 @@ const usage = `scimd: a SCIM 2.0 provisioning server
 
 usage:
   scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host] [--schemas FILE]
+               [--filter-max-bytes 8192] [--filter-max-depth 32] [--filter-max-nodes 256]
   scimd tenant create NAME | tenant list
   scimd credential create --tenant NAME | credential list [--tenant NAME] | credential revoke ID
   scimd user list --tenant NAME [--role ROLE]
@@ -151,6 +152,10 @@ func serve(ctx context.Context, args []string, env Env) error {
 	addr := fs.String("addr", ":8080", "listen address")
 	baseURL := fs.String("base-url", "", "public base URL (scheme and host) used in meta.location")
 	schemaFile := fs.String("schemas", "", "JSON file declaring schema extensions (see docs/schemas.md)")
+	var limits scim.FilterLimits
+	fs.IntVar(&limits.MaxLength, "filter-max-bytes", scim.DefaultFilterLimits.MaxLength, "longest filter accepted, in bytes")
+	fs.IntVar(&limits.MaxDepth, "filter-max-depth", scim.DefaultFilterLimits.MaxDepth, "deepest nesting of a filter accepted")
+	fs.IntVar(&limits.MaxNodes, "filter-max-nodes", scim.DefaultFilterLimits.MaxNodes, "most comparisons and operators in a filter accepted")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -182,7 +187,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts}),
+		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -331,6 +331,7 @@ func TestCommandErrors(t *testing.T) {
 		// A schema file with an error stops the server before it starts.
 		{args: []string{"serve", "--addr", "127.0.0.1:0", "--schemas", badSchemas}, want: "ATTRNAME"},
 		{args: []string{"serve", "--addr", "127.0.0.1:0", "--schemas", badSchemas + ".missing"}, want: "read schema file"},
+		{args: []string{"serve", "--addr", "127.0.0.1:0", "--filter-max-nodes", "many"}, want: "filter-max-nodes"},
 	} {
 		what := "scimd " + strings.Join(tc.args, " ")
 		fails(t, runMain(t, db, tc.vars, tc.args...), tc.want, what)

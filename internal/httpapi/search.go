@@ -195,7 +195,7 @@ func (s *Server) queryRoot(w http.ResponseWriter, r *http.Request, q url.Values)
 	filters := make([]string, len(parts))
 	skip := make([]bool, len(parts))
 	if filter != "" {
-		f, err := scim.ParseFilter(filter)
+		f, err := scim.ParseFilterWithLimits(filter, s.opts.FilterLimits)
 		if err != nil {
 			return err
 		}

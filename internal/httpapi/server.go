@@ -34,6 +34,9 @@ type Options struct {
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// FilterLimits bound a filter's length, depth and number of nodes (zero fields take
+	// scim.DefaultFilterLimits); a filter over them is 400 invalidFilter.
+	FilterLimits scim.FilterLimits
 	// Extensions are schema extensions from the schema file (scim.ParseSchemaFile), for
 	// all tenants or for the tenants they name.
 	Extensions []scim.ExtensionConfig
@@ -320,7 +323,7 @@ func (s *Server) listParams(r *http.Request, rt *scim.ResourceType) (store.ListQ
 		q.Cursor = &c
 	}
 	if raw := v.Get("filter"); raw != "" {
-		f, err := scim.ParseFilter(raw)
+		f, err := scim.ParseFilterWithLimits(raw, s.opts.FilterLimits)
 		if err != nil {
 			return q, err
 		}
