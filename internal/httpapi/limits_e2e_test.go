@@ -47,3 +47,28 @@ func TestConfiguredFilterLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestRootSearchKeepsWithinLimits: the root search specialises the filter to each resource
+// type and parses the result again; that text must not be deeper or longer than what the
+// client sent, or a filter within the limits would be refused.
+func TestRootSearchKeepsWithinLimits(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, srv *storetest.Server) {
+		c := newClient(t, srv, "root-limits")
+		createUser(t, c, userBody("a<b>&c", nil))
+		// 60 comparisons chained by "and": depth 0, 119 nodes.
+		terms := make([]string, 60)
+		for i := range terms {
+			terms[i] = `userName ne "x<y>&` + strings.Repeat("z", i%5) + `"`
+		}
+		chain := strings.Join(terms, " and ")
+		for _, f := range []string{
+			chain,
+			`(userName eq "a<b>&c" or displayName eq "none") and ` + chain,
+		} {
+			l := expectList(t, do(t, c, http.MethodPost, "/.search", searchBody("filter", f)))
+			if l.Total != 1 {
+				t.Fatalf("root search with %d bytes of filter: totalResults %d, want 1", len(f), l.Total)
+			}
+		}
+	})
+}

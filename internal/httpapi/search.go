@@ -383,7 +383,9 @@ func pruneFilter(f scim.Filter, rt *scim.ResourceType) (scim.Filter, bool) {
 	return f, false
 }
 
-// renderFilter writes a filter back as filter text, fully parenthesised.
+// renderFilter writes a filter back as filter text. It adds parentheses only where the
+// grammar needs them (an "or" inside an "and"), so that the text is no deeper than the
+// filter the client sent: it is parsed again, under the same limits.
 func renderFilter(f scim.Filter) string {
 	var b strings.Builder
 	writeFilter(&b, f)
@@ -393,17 +395,24 @@ func renderFilter(f scim.Filter) string {
 func writeFilter(b *strings.Builder, f scim.Filter) {
 	switch f := f.(type) {
 	case *scim.AndFilter:
-		b.WriteByte('(')
-		writeFilter(b, f.Left)
-		b.WriteString(" and ")
-		writeFilter(b, f.Right)
-		b.WriteByte(')')
+		// "and" binds tighter than "or" (RFC 7644 §3.4.2.2): an "or" operand needs
+		// parentheses, anything else does not.
+		for i, x := range []scim.Filter{f.Left, f.Right} {
+			if i > 0 {
+				b.WriteString(" and ")
+			}
+			if _, isOr := x.(*scim.OrFilter); isOr {
+				b.WriteByte('(')
+				writeFilter(b, x)
+				b.WriteByte(')')
+			} else {
+				writeFilter(b, x)
+			}
+		}
 	case *scim.OrFilter:
-		b.WriteByte('(')
 		writeFilter(b, f.Left)
 		b.WriteString(" or ")
 		writeFilter(b, f.Right)
-		b.WriteByte(')')
 	case *scim.NotFilter:
 		b.WriteString("not (")
 		writeFilter(b, f.X)
@@ -434,8 +443,12 @@ func writeFilterValue(b *strings.Builder, v any) {
 	case json.Number:
 		b.WriteString(v.String())
 	default:
-		// Strings, and anything else as the JSON the parser reads back.
-		enc, _ := json.Marshal(v)
-		b.Write(enc)
+		// Strings, and anything else as the JSON the parser reads back (without HTML
+		// escapes, which would only make it longer).
+		var enc bytes.Buffer
+		e := json.NewEncoder(&enc)
+		e.SetEscapeHTML(false)
+		e.Encode(v)
+		b.Write(bytes.TrimRight(enc.Bytes(), "\n"))
 	}
 }
