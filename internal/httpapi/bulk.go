@@ -22,11 +22,6 @@ import (
 // provider MUST continue performing as many changes as possible and disregard partial
 // failures").
 
-const (
-	bulkRequestSchema  = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
-	bulkResponseSchema = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
-)
-
 // bulkOp is one operation of a request, as read and checked before anything runs.
 type bulkOp struct {
 	method  string
@@ -84,7 +79,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, struct {
 		Schemas    []string      `json:"schemas"`
 		Operations []*bulkResult `json:"Operations"`
-	}{[]string{bulkResponseSchema}, out})
+	}{[]string{scim.BulkResponseSchema}, out})
 	return nil
 }
 
@@ -96,12 +91,12 @@ func (s *Server) parseBulk(body map[string]any) ([]*bulkOp, map[string]int, int,
 	hasSchema := false
 	schemas, _ := lookup(body, "schemas").([]any)
 	for _, u := range schemas {
-		if u, _ := u.(string); strings.EqualFold(u, bulkRequestSchema) {
+		if u, _ := u.(string); strings.EqualFold(u, scim.BulkRequestSchema) {
 			hasSchema = true
 		}
 	}
 	if !hasSchema {
-		return nil, nil, 0, scim.InvalidSyntax("schemas must contain %q", bulkRequestSchema)
+		return nil, nil, 0, scim.InvalidSyntax("schemas must contain %q", scim.BulkRequestSchema)
 	}
 	failOnErrors := 0
 	if v := lookup(body, "failOnErrors"); v != nil {

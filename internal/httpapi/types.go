@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"slices"
 
 	"github.com/scimd/scimd/internal/scim"
 )
@@ -24,7 +25,7 @@ func (s *Server) buildTypes(exts []scim.ExtensionConfig) {
 	with := func(tenant string) *resourceTypes {
 		users, groups := scim.NewUserResourceType(), scim.NewGroupResourceType()
 		for _, e := range exts {
-			if len(e.Tenants) > 0 && !contains(e.Tenants, tenant) {
+			if len(e.Tenants) > 0 && !slices.Contains(e.Tenants, tenant) {
 				continue
 			}
 			ext := scim.SchemaExtension{Schema: e.Schema, Required: e.Required}
@@ -45,15 +46,6 @@ func (s *Server) buildTypes(exts []scim.ExtensionConfig) {
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // typesFor returns the resource types of the tenant with the given name.

@@ -33,8 +33,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	p := projectionOf(r, s.typesOf(r.Context()).users)
 	ts := s.typesOf(r.Context())
+	p := projectionOf(r, ts.users)
 	u, err := s.store.GetUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), store.ReadOptions{
 		WithGroups: p.Includes("groups", ts.users.Schema.Attr("groups")),
 		RawDoc:     !p.Explicit() && ts.usersDocRenderable,

@@ -60,8 +60,7 @@ func ParseSchemaFile(data []byte) ([]ExtensionConfig, error) {
 }
 
 var reservedURNs = []string{UserSchema, GroupSchema, EnterpriseUserSchema, ListResponseSchema, ErrorSchema, PatchOpSchema,
-	SearchRequestSchema, ServiceProviderConfigSchema, ResourceTypeSchema, SchemaSchema,
-	"urn:ietf:params:scim:api:messages:2.0:BulkRequest", "urn:ietf:params:scim:api:messages:2.0:BulkResponse"}
+	SearchRequestSchema, ServiceProviderConfigSchema, ResourceTypeSchema, SchemaSchema, BulkRequestSchema, BulkResponseSchema}
 
 func validateExtension(e *ExtensionConfig, where string) error {
 	if e.ResourceType != "User" && e.ResourceType != "Group" {

@@ -11,6 +11,8 @@ const (
 	ErrorSchema                 = "urn:ietf:params:scim:api:messages:2.0:Error"
 	PatchOpSchema               = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 	SearchRequestSchema         = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+	BulkRequestSchema           = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+	BulkResponseSchema          = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 	ServiceProviderConfigSchema = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 	ResourceTypeSchema          = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 	SchemaSchema                = "urn:ietf:params:scim:schemas:core:2.0:Schema"

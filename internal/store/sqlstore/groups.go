@@ -82,7 +82,7 @@ const (
 
 func scanGroup(sc interface{ Scan(...any) error }) (int64, *store.Group, error) {
 	g := &store.Group{}
-	seq, err := scanResource(sc, &g.ID, &g.Meta, &g.Data)
+	seq, err := scanResource(sc, &g.ID, &g.Meta, &g.Data, nil)
 	return seq, g, err
 }
 
@@ -409,22 +409,12 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.ListQuery) (store.Page[*store.Group], error) {
 	var page store.Page[*store.Group]
 	res, err := s.list(ctx, &groupsTable, s.groups, "Group", groupColumnsSQL, tenantID, q, func(_ runner, rows *sql.Rows, keep int) (int, position, error) {
-		var last position
-		read := 0
-		for rows.Next() {
-			read++
-			if read > keep {
-				continue
-			}
+		return scanPage(rows, keep, func() (position, error) {
 			g := &store.Group{}
-			_, pos, err := scanListed(rows, &g.ID, &g.Meta, &g.Data, &g.Doc, q.RawDocs)
-			if err != nil {
-				return 0, last, err
-			}
-			last = pos
+			_, pos, err := scanListed(rows, &g.ID, &g.Meta, &g.Data, docDest(&g.Doc, q.RawDocs))
 			page.Items = append(page.Items, g)
-		}
-		return read, last, rows.Err()
+			return pos, err
+		})
 	})
 	if err != nil {
 		return page, fmt.Errorf("list groups: %w", err)

@@ -26,8 +26,17 @@ type listPlan struct {
 	// nullFlag is 1 where the sort attribute has no value, else 0 ("" when it always has
 	// one); key is the attribute's comparable value (coalesced when it can be null).
 	nullFlag, key string
-	// fingerprint identifies the query a cursor belongs to.
-	fingerprint string
+}
+
+// fingerprint identifies the query a cursor belongs to: only cursor paging needs it, so it
+// is not computed for the lists every identity provider sends.
+func (p *listPlan) fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%v\x00", p.t.from, p.where, p.nullFlag, p.key, p.desc)
+	for _, a := range p.args[1:] {
+		fmt.Fprintf(h, "%T:%v\x00", a, a)
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
 }
 
 // counted reports whether the tenant's counters give the list's total: no filter.
@@ -52,12 +61,6 @@ func (s *Store) planList(t *resourceTable, rt *scim.ResourceType, tenantID strin
 		}
 		p.desc = q.SortDescending
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%v\x00", t.from, p.where, p.nullFlag, p.key, p.desc)
-	for _, a := range p.args[1:] {
-		fmt.Fprintf(h, "%T:%v\x00", a, a)
-	}
-	p.fingerprint = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
 	return p, nil
 }
 
@@ -207,8 +210,8 @@ func (p *listPlan) after(pos position) (string, []any) {
 	return "(" + strings.Join(cols, ", ") + ")" + op + "(" + strings.Join(marks, ", ") + ")", args
 }
 
-func positionOf(seq int64, null int64, key any, fingerprint string) position {
-	pos := position{Seq: seq, Null: int(null), Query: fingerprint}
+func positionOf(seq int64, null int64, key any) position {
+	pos := position{Seq: seq, Null: int(null)}
 	switch k := key.(type) {
 	case nil:
 	case string:
@@ -353,6 +356,26 @@ func (s *Store) countChange(r runner, tenantID, resource string, delta int) erro
 	return nil
 }
 
+// scanPage reads a page's rows with scanRow, keeping the first keep (a cursor page reads
+// one more, which only tells that there is a next page); it returns how many rows there
+// were and the position of the last one kept.
+func scanPage(rows *sql.Rows, keep int, scanRow func() (position, error)) (int, position, error) {
+	var last position
+	read := 0
+	for rows.Next() {
+		read++
+		if read > keep {
+			continue
+		}
+		pos, err := scanRow()
+		if err != nil {
+			return 0, last, err
+		}
+		last = pos
+	}
+	return read, last, rows.Err()
+}
+
 // listResult is what list found besides the rows it scanned.
 type listResult struct {
 	total int
@@ -376,12 +399,16 @@ func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceTyp
 		return res, err
 	}
 	var cursor *position
-	if q.Cursor != nil && *q.Cursor != "" {
-		pos, err := decodeCursor(*q.Cursor, p.fingerprint)
-		if err != nil {
-			return res, err
+	fingerprint := ""
+	if q.Cursor != nil {
+		fingerprint = p.fingerprint()
+		if *q.Cursor != "" {
+			pos, err := decodeCursor(*q.Cursor, fingerprint)
+			if err != nil {
+				return res, err
+			}
+			cursor = &pos
 		}
-		cursor = &pos
 	}
 	err = s.readTx(ctx, func(r runner) error {
 		total, generation := int64(-1), int64(0)
@@ -428,9 +455,9 @@ func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceTyp
 			if err != nil {
 				return err
 			}
-			last.Query = p.fingerprint
 			if q.Cursor != nil && n > q.Count {
 				n = q.Count
+				last.Query = fingerprint
 				res.next = encodeCursor(last)
 			}
 			if p.counted() && !p.sorted && q.Cursor == nil && n > 0 {

@@ -10,16 +10,21 @@ import (
 )
 
 // scanResource reads the columns users and groups share: seq, id, created, modified,
-// version and the JSON document.
-func scanResource(sc interface{ Scan(...any) error }, id *string, meta *store.Meta, data *scim.Resource) (int64, error) {
+// version and the JSON document, then any extra columns. With doc, the document is kept
+// there as stored, undecoded; without, it is decoded into data.
+func scanResource(sc interface{ Scan(...any) error }, id *string, meta *store.Meta, data *scim.Resource, doc *[]byte, extra ...any) (int64, error) {
 	var seq, created, modified int64
-	var doc []byte
-	if err := sc.Scan(&seq, id, &created, &modified, &meta.Version, &doc); err != nil {
+	var b []byte
+	if err := sc.Scan(append([]any{&seq, id, &created, &modified, &meta.Version, &b}, extra...)...); err != nil {
 		return 0, err
 	}
 	meta.Created = time.Unix(0, created).UTC()
 	meta.LastModified = time.Unix(0, modified).UTC()
-	d, err := decodeDoc(doc)
+	if doc != nil {
+		*doc = b
+		return seq, nil
+	}
+	d, err := decodeDoc(b)
 	if err != nil {
 		return 0, err
 	}
@@ -28,27 +33,24 @@ func scanResource(sc interface{ Scan(...any) error }, id *string, meta *store.Me
 }
 
 // scanListed reads a listed resource: the columns of scanResource, then the list's sort key
-// (null flag and key, see listPlan.keyColumns). With raw, the JSON document is kept as
-// stored, undecoded.
-func scanListed(sc interface{ Scan(...any) error }, id *string, meta *store.Meta, data *scim.Resource, doc *[]byte, raw bool) (int64, position, error) {
-	var seq, created, modified, null int64
+// (null flag and key, see listPlan.keyColumns), which gives its position.
+func scanListed(sc interface{ Scan(...any) error }, id *string, meta *store.Meta, data *scim.Resource, doc *[]byte) (int64, position, error) {
+	var null int64
 	var key any
-	var b []byte
-	if err := sc.Scan(&seq, id, &created, &modified, &meta.Version, &b, &null, &key); err != nil {
+	seq, err := scanResource(sc, id, meta, data, doc, &null, &key)
+	if err != nil {
 		return 0, position{}, err
 	}
-	meta.Created = time.Unix(0, created).UTC()
-	meta.LastModified = time.Unix(0, modified).UTC()
+	return seq, positionOf(seq, null, key), nil
+}
+
+// docDest is where scanResource keeps an undecoded document: doc when raw, else nowhere
+// (the document is decoded).
+func docDest(doc *[]byte, raw bool) *[]byte {
 	if raw {
-		*doc = b
-	} else {
-		d, err := decodeDoc(b)
-		if err != nil {
-			return 0, position{}, err
-		}
-		*data = d
+		return doc
 	}
-	return seq, positionOf(seq, null, key, ""), nil
+	return nil
 }
 
 // checkNameFree looks up a unique, case-folded name with query (tenant, folded name) and

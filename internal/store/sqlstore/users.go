@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
@@ -118,7 +117,7 @@ const (
 
 func scanUser(sc interface{ Scan(...any) error }) (int64, *store.User, error) {
 	u := &store.User{}
-	seq, err := scanResource(sc, &u.ID, &u.Meta, &u.Data)
+	seq, err := scanResource(sc, &u.ID, &u.Meta, &u.Data, nil)
 	return seq, u, err
 }
 
@@ -178,12 +177,10 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.Rea
 	var err error
 	if opts.RawDoc {
 		u = &store.User{}
-		var created, modified int64
-		err = r.queryRow(userSelect+" WHERE u.tenant_id = ? AND u.id = ?", tenantID, id).Scan(&seq, &u.ID, &created, &modified, &u.Meta.Version, &u.Doc)
+		seq, err = scanResource(r.queryRow(userSelect+" WHERE u.tenant_id = ? AND u.id = ?", tenantID, id), &u.ID, &u.Meta, nil, &u.Doc)
 		if errors.Is(err, sql.ErrNoRows) {
 			err = scim.NotFound("user %q not found", id)
 		}
-		u.Meta.Created, u.Meta.LastModified = time.Unix(0, created).UTC(), time.Unix(0, modified).UTC()
 	} else {
 		seq, u, err = s.getUser(r, tenantID, id, false)
 	}
@@ -297,26 +294,17 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuer
 	var page store.Page[*store.User]
 	res, err := s.list(ctx, &usersTable, s.users, "User", userColumnsSQL, tenantID, q, func(r runner, rows *sql.Rows, keep int) (int, position, error) {
 		var seqs []int64
-		var last position
-		read := 0
-		for rows.Next() {
-			read++
-			if read > keep {
-				continue
-			}
+		read, last, err := scanPage(rows, keep, func() (position, error) {
 			u := &store.User{}
-			seq, pos, err := scanListed(rows, &u.ID, &u.Meta, &u.Data, &u.Doc, q.RawDocs)
-			if err != nil {
-				return 0, last, err
-			}
-			last = pos
+			seq, pos, err := scanListed(rows, &u.ID, &u.Meta, &u.Data, docDest(&u.Doc, q.RawDocs))
 			seqs = append(seqs, seq)
 			page.Items = append(page.Items, u)
-		}
-		if err := rows.Err(); err != nil {
+			return pos, err
+		})
+		if err != nil {
 			return 0, last, err
 		}
-		rows.Close()
+		rows.Close() // before the next query: SQLite's read connection is the transaction's
 		if q.WithGroups && len(seqs) > 0 {
 			groups, err := userGroups(r, tenantID, seqs)
 			if err != nil {
