@@ -22,6 +22,7 @@ import (
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/store/sqlite"
@@ -186,8 +187,10 @@ func serve(ctx context.Context, args []string, env Env) error {
 		ln.Close()
 		return err
 	}
+	handler := server.New(st, server.Options{Logger: logger,
+		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits}})
 	srv := &http.Server{
-		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -209,7 +212,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	logger.Info("shutting down")
-	return srv.Shutdown(shutdownCtx)
+	return errors.Join(srv.Shutdown(shutdownCtx), handler.Close(shutdownCtx))
 }
 
 // listenURLAddr is the host:port to print for a listen address: the host as given (empty
@@ -233,7 +236,7 @@ func bootstrap(ctx context.Context, st store.Store, addr, baseURL string, env En
 	if err != nil || len(tenants) > 0 {
 		return err
 	}
-	t, err := st.CreateTenant(ctx, "default")
+	t, err := st.CreateTenant(ctx, store.Tenant{Name: "default"})
 	if err != nil {
 		return err
 	}
@@ -286,7 +289,7 @@ func tenantCreate(ctx context.Context, args []string, env Env) error {
 		return errors.New("usage: scimd tenant create NAME")
 	}
 	return withStore(ctx, c, func(st store.Store) error {
-		t, err := st.CreateTenant(ctx, pos[0])
+		t, err := st.CreateTenant(ctx, store.Tenant{Name: pos[0]})
 		if err != nil {
 			return err
 		}

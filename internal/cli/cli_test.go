@@ -486,7 +486,7 @@ func TestUserListPages(t *testing.T) {
 	db := tempDB(t)
 	st := openTestStore(t, db)
 	ctx := context.Background()
-	tn, err := st.CreateTenant(ctx, "big")
+	tn, err := st.CreateTenant(ctx, store.Tenant{Name: "big"})
 	if err != nil {
 		t.Fatal(err)
 	}

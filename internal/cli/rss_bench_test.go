@@ -18,6 +18,7 @@ import (
 	"github.com/scimd/scimd/internal/cli"
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/scimclient"
+	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/sqlite"
 	"github.com/scimd/scimd/internal/storetest"
 )
@@ -58,7 +59,7 @@ func BenchmarkServerRSS(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tn, err := st.CreateTenant(ctx, "default")
+	tn, err := st.CreateTenant(ctx, store.Tenant{Name: "default"})
 	if err != nil {
 		b.Fatal(err)
 	}

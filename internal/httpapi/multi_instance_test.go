@@ -11,6 +11,7 @@ import (
 
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/scimclient"
+	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/storetest"
 )
@@ -31,7 +32,7 @@ func twoInstances(t *testing.T) (a, b *scimclient.Client) {
 		t.Cleanup(func() { st.Close() })
 		srv := storetest.StartServer(t, st)
 		if i == 0 {
-			tn, err := st.CreateTenant(context.Background(), "acme")
+			tn, err := st.CreateTenant(context.Background(), store.Tenant{Name: "acme"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,9 +12,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/service"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -45,6 +48,10 @@ type Options struct {
 	// advertised as bulk.maxOperations and bulk.maxPayloadSize.
 	MaxBulkOperations   int
 	MaxBulkPayloadBytes int64
+
+	// Usage, when set, records when each credential was last used and by which identity
+	// provider.
+	Usage *service.Usage
 }
 
 // Server is the SCIM HTTP API.
@@ -159,16 +166,18 @@ func (s *Server) authenticate(r *http.Request) (store.Credential, error) {
 		return store.Credential{}, scim.Unauthorized("authentication required: Basic or Bearer")
 	}
 	c, err := s.store.Credential(r.Context(), id)
+	now := time.Now()
 	if errors.Is(err, store.ErrNotFound) {
-		credential.Matches(store.Credential{}, secret) // same work whether or not the id exists
+		credential.Valid(store.Credential{}, secret, now) // same work whether or not the id exists
 		return store.Credential{}, scim.Unauthorized("invalid credentials")
 	}
 	if err != nil {
 		return store.Credential{}, err
 	}
-	if !credential.Matches(c, secret) || c.Revoked != nil {
+	if !credential.Valid(c, secret, now) {
 		return store.Credential{}, scim.Unauthorized("invalid credentials")
 	}
+	s.opts.Usage.Credential(c.ID, compat.IdentifyClient(r), now)
 	return c, nil
 }
 

@@ -14,14 +14,30 @@ import (
 // belongs to another tenant, which is the same thing to the caller).
 var ErrNotFound = errors.New("not found")
 
-// ErrExists is returned when a tenant name is taken.
+// ErrExists is returned when a tenant name or external reference is taken.
 var ErrExists = errors.New("already exists")
 
 // Tenant is one customer: every resource belongs to exactly one tenant.
 type Tenant struct {
-	ID      string
-	Name    string
-	Created time.Time
+	ID   string
+	Name string
+	// ExternalRef is the application's own id for the customer (unique when set).
+	ExternalRef string
+	Created     time.Time
+	Updated     time.Time
+	// Disabled is when the tenant was disabled: its SCIM credentials are refused, its data
+	// kept. Nil while enabled.
+	Disabled *time.Time
+}
+
+// TenantQuery selects a page of tenants in name order. ID, Name and ExternalRef, when set,
+// must match exactly; After is the name of the last tenant of the previous page.
+type TenantQuery struct {
+	ID          string
+	Name        string
+	ExternalRef string
+	After       string
+	Limit       int
 }
 
 // Credential authenticates an identity provider as one tenant. Only a hash of its secret
@@ -30,9 +46,40 @@ type Credential struct {
 	ID         string // public: the Basic user name
 	TenantID   string
 	TenantName string
+	// TenantDisabled is whether the credential's tenant is disabled (then it is refused).
+	TenantDisabled bool
+	SecretHash     []byte
+	// PreviousHash is the secret replaced by the last rotation, accepted until
+	// PreviousExpires so that an identity provider can be switched without an outage.
+	PreviousHash    []byte
+	PreviousExpires *time.Time
+	Created         time.Time
+	Rotated         *time.Time
+	Revoked         *time.Time
+	// LastUsed and LastClient are when the credential last authenticated a request and
+	// which identity provider sent it (recorded in batches, so up to a few seconds late).
+	LastUsed   *time.Time
+	LastClient string
+}
+
+// APIKey authenticates an application's backend on the management API. TenantID is ""
+// for a key that spans every tenant. Only a hash of its secret is kept.
+type APIKey struct {
+	ID         string
+	TenantID   string
+	Scope      string // "admin" or "read"
+	Name       string
 	SecretHash []byte
 	Created    time.Time
 	Revoked    *time.Time
+	LastUsed   *time.Time
+}
+
+// Use is one authenticated use of a credential or API key, recorded off the request path.
+type Use struct {
+	ID     string
+	At     time.Time
+	Client string // the identity provider, for a SCIM credential
 }
 
 // Meta is what the store maintains about every resource (RFC 7643 §3.1 "meta").
@@ -108,6 +155,9 @@ type ListQuery struct {
 	// RawDocs asks for each resource's stored JSON document in Doc instead of its decoded
 	// attributes: a page rendered with every default attribute needs no decoding.
 	RawDocs bool
+	// NoTotal skips counting the matches (Page.Total is then -1): a cursor-paged reader
+	// that never shows a total need not pay for a count over a large filtered set.
+	NoTotal bool
 	// Type is the resource type the filter and sort were resolved against, when it is not
 	// the built-in one (a tenant's schema extensions).
 	Type *scim.ResourceType
@@ -132,14 +182,35 @@ type Page[T any] struct {
 // Store is implemented by each backend. Every method that changes data runs in one
 // transaction: it applies whole or not at all.
 type Store interface {
-	CreateTenant(ctx context.Context, name string) (Tenant, error)
+	// CreateTenant creates a tenant with t's name and external reference (ErrExists when
+	// either is taken) and returns it with its id and times.
+	CreateTenant(ctx context.Context, t Tenant) (Tenant, error)
+	// Tenants lists every tenant in name order.
 	Tenants(ctx context.Context) ([]Tenant, error)
+	ListTenants(ctx context.Context, q TenantQuery) ([]Tenant, error)
 	TenantByName(ctx context.Context, name string) (Tenant, error)
+	Tenant(ctx context.Context, id string) (Tenant, error)
+	// UpdateTenant reads the tenant, calls change on it inside the transaction and writes
+	// its name, external reference and disabled time.
+	UpdateTenant(ctx context.Context, id string, change func(*Tenant) error) (Tenant, error)
+	// DeleteTenant deletes the tenant with every resource, credential and API key of it.
+	DeleteTenant(ctx context.Context, id string) error
+
 	CreateCredential(ctx context.Context, c Credential) error
 	Credentials(ctx context.Context, tenantID string) ([]Credential, error)
 	RevokeCredential(ctx context.Context, id string) error
+	// RotateCredential replaces a live credential's secret hash; the old one stays valid
+	// until previousExpires (not at all when that is not after now).
+	RotateCredential(ctx context.Context, id string, newHash []byte, previousExpires time.Time) (Credential, error)
 	// Credential returns a credential with its tenant's name (revoked ones too).
 	Credential(ctx context.Context, id string) (Credential, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	APIKeys(ctx context.Context) ([]APIKey, error)
+	APIKey(ctx context.Context, id string) (APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) error
+	// RecordUse stores when credentials and API keys were last used.
+	RecordUse(ctx context.Context, credentials, apiKeys []Use) error
 
 	CreateUser(ctx context.Context, tenantID string, data scim.Resource) (*User, error)
 	GetUser(ctx context.Context, tenantID, id string, opts ReadOptions) (*User, error)
@@ -161,6 +232,8 @@ type Store interface {
 	UpdateGroup(ctx context.Context, tenantID, id string, change func(*Group) (scim.Resource, []MemberOp, error)) (*Group, error)
 	DeleteGroup(ctx context.Context, tenantID, id string, check func(Meta) error) error
 	ListGroups(ctx context.Context, tenantID string, q ListQuery) (Page[*Group], error)
+	// MemberCounts returns how many members each of the given groups has, by group id.
+	MemberCounts(ctx context.Context, tenantID string, groupIDs []string) (map[string]int, error)
 
 	Close() error
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scimclient"
+	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/store/sqlite"
@@ -138,7 +139,7 @@ func StartServerWith(t testing.TB, st store.Store, opts httpapi.Options) *Server
 func (s *Server) NewTenant(t testing.TB, name string) *Tenant {
 	t.Helper()
 	ctx := context.Background()
-	tn, err := s.Store.CreateTenant(ctx, name)
+	tn, err := s.Store.CreateTenant(ctx, store.Tenant{Name: name})
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
@@ -192,4 +193,34 @@ func SeedUser(i int) scim.Resource {
 		"emails":      []any{map[string]any{"value": fmt.Sprintf("user%07d@example.com", i), "type": "work", "primary": true}},
 		"active":      true,
 	}
+}
+
+// Full is a real scimd server with SCIM and the management API on a loopback port.
+type Full struct {
+	*Server
+	// Root is the server's URL (scheme and host): the management API is at Root+"/api/v1".
+	Root    string
+	Handler *server.Server
+}
+
+// StartFull serves SCIM and the management API over st on 127.0.0.1.
+func StartFull(t testing.TB, st store.Store, opts server.Options) *Full {
+	t.Helper()
+	h := server.New(st, opts)
+	ts := httptest.NewServer(h)
+	t.Cleanup(func() {
+		ts.Close()
+		h.Close(context.Background())
+	})
+	return &Full{Server: &Server{Store: st, URL: ts.URL + httpapi.Prefix}, Root: ts.URL, Handler: h}
+}
+
+// APIKey mints a management API key ("" tenant for all tenants) and returns its secret.
+func (f *Full) APIKey(t testing.TB, tenantID, scope string) string {
+	t.Helper()
+	k, err := f.Handler.Service.CreateAPIKey(context.Background(), tenantID, scope, "test")
+	if err != nil {
+		t.Fatalf("create API key: %v", err)
+	}
+	return k.Secret
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/storetest"
 )
@@ -34,11 +35,11 @@ func TestIndexedFiltersAvoidSequentialScans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	tn, err := st.CreateTenant(ctx, "big")
+	tn, err := st.CreateTenant(ctx, store.Tenant{Name: "big"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := st.CreateTenant(ctx, "other")
+	other, err := st.CreateTenant(ctx, store.Tenant{Name: "other"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -222,6 +222,29 @@ INSERT INTO resource_counts (tenant_id, resource, shard, added, removed)
 	SELECT tenant_id, 'User', 0, count(*), 0 FROM users GROUP BY tenant_id;
 INSERT INTO resource_counts (tenant_id, resource, shard, added, removed)
 	SELECT tenant_id, 'Group', 0, count(*), 0 FROM groups GROUP BY tenant_id;
+`, `
+ALTER TABLE tenants ADD COLUMN external_ref TEXT;
+ALTER TABLE tenants ADD COLUMN updated BIGINT;
+ALTER TABLE tenants ADD COLUMN disabled BIGINT;
+UPDATE tenants SET updated = created;
+CREATE UNIQUE INDEX tenants_external_ref ON tenants(external_ref);
+ALTER TABLE credentials ADD COLUMN previous_hash BYTEA;
+ALTER TABLE credentials ADD COLUMN previous_expires BIGINT;
+ALTER TABLE credentials ADD COLUMN rotated BIGINT;
+ALTER TABLE credentials ADD COLUMN last_used BIGINT;
+ALTER TABLE credentials ADD COLUMN last_client TEXT;
+CREATE TABLE api_keys (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT REFERENCES tenants(id),
+	scope TEXT NOT NULL,
+	name TEXT NOT NULL,
+	secret_hash BYTEA NOT NULL,
+	created BIGINT NOT NULL,
+	revoked BIGINT,
+	last_used BIGINT
+);
+CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
+CREATE INDEX users_modified ON users(tenant_id, modified);
 `}
 
 // dialect is PostgreSQL's SQL.

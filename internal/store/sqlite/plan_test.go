@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/sqlite"
 )
 
@@ -23,7 +24,7 @@ func TestIndexedFiltersUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	tn, err := st.CreateTenant(ctx, "acme")
+	tn, err := st.CreateTenant(ctx, store.Tenant{Name: "acme"})
 	if err != nil {
 		t.Fatal(err)
 	}

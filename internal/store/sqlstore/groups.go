@@ -422,3 +422,30 @@ func (s *Store) ListGroups(ctx context.Context, tenantID string, q store.ListQue
 	page.Total, page.NextCursor = res.total, res.next
 	return page, nil
 }
+
+func (s *Store) MemberCounts(ctx context.Context, tenantID string, groupIDs []string) (map[string]int, error) {
+	out := make(map[string]int, len(groupIDs))
+	if len(groupIDs) == 0 {
+		return out, nil
+	}
+	args := []any{tenantID, tenantID}
+	for _, id := range groupIDs {
+		out[id] = 0
+		args = append(args, id)
+	}
+	rows, err := s.readRunner(ctx, nil).dynQuery(`SELECT g.id, count(*) FROM groups g JOIN group_members m ON m.tenant_id = ? AND m.group_seq = g.seq
+		WHERE g.tenant_id = ? AND g.id IN (`+placeholders(len(groupIDs))+`) GROUP BY g.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count members: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count members: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}

@@ -468,7 +468,7 @@ func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceTyp
 				total = int64(q.StartIndex - 1 + n)
 			}
 		}
-		if total < 0 {
+		if total < 0 && !q.NoTotal {
 			count := "SELECT count(*)" + t.from + " WHERE " + p.where
 			if err := r.queryRow(count, p.args...).Scan(&total); err != nil {
 				return fmt.Errorf("count: %w", err)

@@ -1,0 +1,64 @@
+// Package server assembles scimd's HTTP surface over one store: SCIM for identity
+// providers at /scim/v2 and the management API for the application at /api/v1.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/internal/api"
+	"github.com/scimd/scimd/internal/httpapi"
+	"github.com/scimd/scimd/internal/service"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	// SCIM configures the SCIM API; its BaseURL also gives the SCIM base URL the
+	// management API hands out.
+	SCIM httpapi.Options
+	// UsageInterval is how often last-used times are written (10 s when zero).
+	UsageInterval time.Duration
+	Logger        *slog.Logger
+}
+
+// Server is scimd's HTTP handler.
+type Server struct {
+	// Service is the administrative service layer the management API runs on.
+	Service *service.Service
+	usage   *service.Usage
+	mux     *http.ServeMux
+}
+
+// New builds the server over st.
+func New(st store.Store, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.UsageInterval <= 0 {
+		opts.UsageInterval = 10 * time.Second
+	}
+	usage := service.NewUsage(st, opts.UsageInterval, opts.Logger)
+	scimBase := ""
+	if opts.SCIM.BaseURL != "" {
+		scimBase = strings.TrimSuffix(strings.TrimRight(opts.SCIM.BaseURL, "/"), httpapi.Prefix) + httpapi.Prefix
+	}
+	svc := service.New(st, service.Options{SCIMBaseURL: scimBase})
+	scimOpts := opts.SCIM
+	scimOpts.Usage = usage
+	if scimOpts.Logger == nil {
+		scimOpts.Logger = opts.Logger
+	}
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix+"/", api.New(svc, api.Options{Logger: opts.Logger, Usage: usage}))
+	mux.Handle("/", httpapi.New(st, scimOpts))
+	return &Server{Service: svc, usage: usage, mux: mux}
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close writes what is buffered (last-used times); call it once requests have stopped.
+func (s *Server) Close(ctx context.Context) error { return s.usage.Flush(ctx) }

@@ -1,0 +1,297 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// The directory is read-only: the identity provider owns the data and writes it over SCIM.
+
+// DirectoryUser is a user as an application developer wants it: flat, with its roles.
+type DirectoryUser struct {
+	ID          string     `json:"id"`
+	ExternalID  string     `json:"external_id,omitempty"`
+	UserName    string     `json:"user_name"`
+	Email       string     `json:"email,omitempty"`
+	GivenName   string     `json:"given_name,omitempty"`
+	FamilyName  string     `json:"family_name,omitempty"`
+	DisplayName string     `json:"display_name,omitempty"`
+	Active      bool       `json:"active"`
+	Roles       []string   `json:"roles"`
+	Groups      []GroupRef `json:"groups"`
+	Created     time.Time  `json:"created"`
+	Updated     time.Time  `json:"updated"`
+}
+
+// GroupRef names a group a user is in.
+type GroupRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Role is a group pushed by the identity provider, which the application treats as a role.
+type Role struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	ExternalID  string    `json:"external_id,omitempty"`
+	MemberCount int       `json:"member_count"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+}
+
+// UserQuery narrows a directory list: every set field must match.
+type UserQuery struct {
+	Email        string // any of the user's e-mail addresses, case-insensitively
+	UserName     string // case-insensitively
+	ExternalID   string
+	Role         string // the name of a role the user holds, case-insensitively
+	Group        string // the id of a group the user is in
+	Active       *bool
+	UpdatedSince *time.Time
+	Cursor       string
+	Limit        int
+}
+
+// UserPage is a page of users and the cursor of the next ("" on the last page).
+type UserPage struct {
+	Users []DirectoryUser
+	Next  string
+}
+
+// RolePage is a page of roles and the cursor of the next ("" on the last page).
+type RolePage struct {
+	Roles []Role
+	Next  string
+}
+
+// Page sizes of the directory: small pages keep every response fast at any size.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+func pageLimit(limit, def, max int) (int, error) {
+	switch {
+	case limit == 0:
+		return def, nil
+	case limit < 0 || limit > max:
+		return 0, invalid("limit", "limit must be between 1 and %d", max)
+	}
+	return limit, nil
+}
+
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", invalid("cursor", "cursor is not one this server returned")
+	}
+	return string(b), nil
+}
+
+// and joins filters (nil when there are none).
+func and(fs []scim.Filter) scim.Filter {
+	var out scim.Filter
+	for _, f := range fs {
+		if out == nil {
+			out = f
+		} else {
+			out = &scim.AndFilter{Left: out, Right: f}
+		}
+	}
+	return out
+}
+
+func eq(name, sub string, v any) scim.Filter {
+	return &scim.CompareFilter{Path: scim.AttrPath{Name: name, Sub: sub}, Op: scim.OpEq, Value: v}
+}
+
+// filter is the SCIM filter that selects q's users: the store runs it on its indexes, as
+// it runs the identity providers' filters.
+func (q UserQuery) filter() (scim.Filter, error) {
+	var fs []scim.Filter
+	for _, c := range []struct {
+		field, name, sub, v string
+	}{
+		{"email", "emails", "value", q.Email},
+		{"user_name", "userName", "", q.UserName},
+		{"external_id", "externalId", "", q.ExternalID},
+		{"role", "groups", "display", q.Role},
+		{"group", "groups", "value", q.Group},
+	} {
+		if c.v == "" {
+			continue
+		}
+		if err := checkText(c.field, c.v, false); err != nil {
+			return nil, err
+		}
+		fs = append(fs, eq(c.name, c.sub, c.v))
+	}
+	if q.Active != nil {
+		fs = append(fs, eq("active", "", *q.Active))
+	}
+	if q.UpdatedSince != nil {
+		fs = append(fs, &scim.CompareFilter{Path: scim.AttrPath{Name: "meta", Sub: "lastModified"}, Op: scim.OpGe,
+			Value: q.UpdatedSince.UTC().Format(time.RFC3339Nano)})
+	}
+	f := and(fs)
+	if f != nil {
+		if err := scim.ResolveFilter(scim.NewUserResourceType(), f); err != nil {
+			return nil, fmt.Errorf("directory filter: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// Users lists a tenant's users in creation order (a stable order: a user created while a
+// reader pages comes after every page read so far).
+func (s *Service) Users(ctx context.Context, tenantID string, q UserQuery) (UserPage, error) {
+	f, err := q.filter()
+	if err != nil {
+		return UserPage{}, err
+	}
+	return s.userPage(ctx, tenantID, f, q.Cursor, q.Limit)
+}
+
+func (s *Service) userPage(ctx context.Context, tenantID string, f scim.Filter, cursor string, limit int) (UserPage, error) {
+	limit, err := pageLimit(limit, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return UserPage{}, err
+	}
+	if _, err := s.Tenant(ctx, tenantID); err != nil {
+		return UserPage{}, err
+	}
+	page, err := s.store.ListUsers(ctx, tenantID, store.ListQuery{Filter: f, Count: limit, Cursor: &cursor, WithGroups: true, NoTotal: true})
+	if err != nil {
+		return UserPage{}, cursorError(err)
+	}
+	out := UserPage{Users: make([]DirectoryUser, 0, len(page.Items)), Next: page.NextCursor}
+	for _, u := range page.Items {
+		out.Users = append(out.Users, directoryUser(u))
+	}
+	return out, nil
+}
+
+// cursorError presents the store's refusal of a cursor (RFC 9865 invalidCursor) as a
+// refusal of the cursor parameter.
+func cursorError(err error) error {
+	if e, ok := scim.AsError(err); ok && e.Status == http.StatusBadRequest {
+		return invalid("cursor", "cursor is not one this server returned for this query")
+	}
+	return err
+}
+
+// User returns one user by id.
+func (s *Service) User(ctx context.Context, tenantID, id string) (DirectoryUser, error) {
+	if _, err := s.Tenant(ctx, tenantID); err != nil {
+		return DirectoryUser{}, err
+	}
+	u, err := s.store.GetUser(ctx, tenantID, id, store.ReadOptions{WithGroups: true})
+	if e, ok := scim.AsError(err); ok && e.Status == http.StatusNotFound {
+		return DirectoryUser{}, notFound("user %q not found", id)
+	}
+	if err != nil {
+		return DirectoryUser{}, err
+	}
+	return directoryUser(u), nil
+}
+
+func directoryUser(u *store.User) DirectoryUser {
+	d := DirectoryUser{
+		ID: u.ID, ExternalID: u.Data.String("externalId"), UserName: u.Data.String("userName"),
+		DisplayName: u.Data.String("displayName"), Active: true,
+		Roles: []string{}, Groups: []GroupRef{}, Created: u.Meta.Created, Updated: u.Meta.LastModified,
+	}
+	if a, ok := u.Data["active"].(bool); ok {
+		d.Active = a
+	}
+	if name, ok := u.Data["name"].(map[string]any); ok {
+		d.GivenName, _ = name["givenName"].(string)
+		d.FamilyName, _ = name["familyName"].(string)
+		if d.DisplayName == "" {
+			d.DisplayName, _ = name["formatted"].(string)
+		}
+	}
+	d.Email = primaryEmail(u.Data)
+	for _, g := range u.Groups {
+		d.Roles = append(d.Roles, g.DisplayName)
+		d.Groups = append(d.Groups, GroupRef{ID: g.ID, Name: g.DisplayName})
+	}
+	return d
+}
+
+// primaryEmail is the e-mail marked primary (RFC 7643 §2.4: at most one is), else the first.
+func primaryEmail(data scim.Resource) string {
+	emails, _ := data["emails"].([]any)
+	first := ""
+	for _, e := range emails {
+		m, _ := e.(map[string]any)
+		v, _ := m["value"].(string)
+		if v == "" {
+			continue
+		}
+		if p, _ := m["primary"].(bool); p {
+			return v
+		}
+		if first == "" {
+			first = v
+		}
+	}
+	return first
+}
+
+// Roles lists a tenant's roles (its groups) in creation order, with their member counts.
+func (s *Service) Roles(ctx context.Context, tenantID, cursor string, limit int) (RolePage, error) {
+	limit, err := pageLimit(limit, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return RolePage{}, err
+	}
+	if _, err := s.Tenant(ctx, tenantID); err != nil {
+		return RolePage{}, err
+	}
+	page, err := s.store.ListGroups(ctx, tenantID, store.ListQuery{Count: limit, Cursor: &cursor, NoTotal: true})
+	if err != nil {
+		return RolePage{}, cursorError(err)
+	}
+	ids := make([]string, 0, len(page.Items))
+	for _, g := range page.Items {
+		ids = append(ids, g.ID)
+	}
+	counts, err := s.store.MemberCounts(ctx, tenantID, ids)
+	if err != nil {
+		return RolePage{}, err
+	}
+	out := RolePage{Roles: make([]Role, 0, len(page.Items)), Next: page.NextCursor}
+	for _, g := range page.Items {
+		out.Roles = append(out.Roles, Role{
+			ID: g.ID, Name: g.Data.String("displayName"), ExternalID: g.Data.String("externalId"),
+			MemberCount: counts[g.ID], Created: g.Meta.Created, Updated: g.Meta.LastModified,
+		})
+	}
+	return out, nil
+}
+
+// RoleMembers lists the users holding a role, in creation order.
+func (s *Service) RoleMembers(ctx context.Context, tenantID, roleID, cursor string, limit int) (UserPage, error) {
+	if _, err := s.Tenant(ctx, tenantID); err != nil {
+		return UserPage{}, err
+	}
+	if _, err := s.store.GetGroup(ctx, tenantID, roleID); err != nil {
+		if e, ok := scim.AsError(err); ok && e.Status == http.StatusNotFound {
+			return UserPage{}, notFound("role %q not found", roleID)
+		}
+		return UserPage{}, err
+	}
+	f := eq("groups", "value", roleID)
+	if err := scim.ResolveFilter(scim.NewUserResourceType(), f); err != nil {
+		return UserPage{}, err
+	}
+	return s.userPage(ctx, tenantID, f, cursor, limit)
+}
