@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scimd/scimd/internal/credential"
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -20,6 +21,8 @@ type Service struct {
 	store   store.Store
 	baseURL string
 	now     func() time.Time
+	// users is the built-in User resource type the directory's filters resolve against.
+	users *scim.ResourceType
 }
 
 // Options configure a Service.
@@ -36,7 +39,7 @@ func New(st store.Store, opts Options) *Service {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now}
+	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now, users: scim.NewUserResourceType()}
 }
 
 // Store is the store the service works on.

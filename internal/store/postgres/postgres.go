@@ -244,7 +244,7 @@ CREATE TABLE api_keys (
 	last_used BIGINT
 );
 CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
-CREATE INDEX users_modified ON users(tenant_id, modified);
+CREATE INDEX users_modified ON users(tenant_id, modified, seq);
 `}
 
 // dialect is PostgreSQL's SQL.

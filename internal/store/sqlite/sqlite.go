@@ -386,5 +386,5 @@ CREATE TABLE api_keys (
 	last_used INTEGER
 );
 CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
-CREATE INDEX users_modified ON users(tenant_id, modified);
+CREATE INDEX users_modified ON users(tenant_id, modified, seq);
 `}
