@@ -35,7 +35,7 @@ type TenantUpdate struct {
 
 // Page is one page of a list; Next is the cursor of the next page, nil on the last.
 type Page[T any] struct {
-	Data []T    `json:"data"`
+	Data []T     `json:"data"`
 	Next *string `json:"next"`
 }
 
