@@ -26,8 +26,10 @@ const contentType = "application/scim+json"
 
 // Options configure a Server.
 type Options struct {
-	// BaseURL is the public scheme and host (e.g. https://scim.example.com) used in
-	// meta.location; empty means taken from each request.
+	// BaseURL is the public URL scimd is reached at, used in meta.location and Location:
+	// the scheme and host (https://scim.example.com), with or without Prefix
+	// (https://scim.example.com/scim/v2, what an identity provider is given) and trailing
+	// slashes; NormalizeBaseURL says how it is read. Empty means taken from each request.
 	BaseURL string
 	// MaxResults caps a page (RFC 7644 §3.4.2.4 "count"); advertised as filter.maxResults.
 	MaxResults int
@@ -80,7 +82,7 @@ func New(st store.Store, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	opts.BaseURL = NormalizeBaseURL(opts.BaseURL)
 	s := &Server{store: st, opts: opts, log: opts.Logger}
 	s.buildTypes(opts.Extensions)
 	mux := http.NewServeMux()
@@ -120,6 +122,19 @@ func New(st store.Store, opts Options) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// NormalizeBaseURL returns a public base URL without trailing slashes and without a
+// trailing Prefix, so that appending Prefix gives the SCIM root exactly once whether the
+// operator typed https://scim.example.com or the connector URL
+// https://scim.example.com/scim/v2/ (what identity providers' forms ask for). A path in
+// front of the prefix (a proxy's https://example.com/identity) is kept.
+func NormalizeBaseURL(base string) string {
+	base = strings.TrimRight(base, "/")
+	if n := len(base) - len(Prefix); n >= 0 && strings.EqualFold(base[n:], Prefix) {
+		base = strings.TrimRight(base[:n], "/")
+	}
+	return base
+}
 
 // handlerFunc is a handler that returns its error; serve renders it in one place.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
