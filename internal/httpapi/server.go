@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -117,7 +119,7 @@ func New(st store.Store, opts Options) *Server {
 	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
 	})
-	s.handler = mux
+	s.handler = cleanSCIMPath(mux)
 	return s
 }
 
@@ -134,6 +136,48 @@ func NormalizeBaseURL(base string) string {
 		base = strings.TrimRight(base[:n], "/")
 	}
 	return base
+}
+
+// cleanSCIMPath canonicalizes the path of a SCIM request before the mux sees it. The mux
+// would answer a trailing slash (/Users/, which Microsoft's SCIM validator sends) with a
+// 404 and a path it cleans itself (//Users, /./Users, /scim/v2) with a redirect, and
+// identity providers follow neither: they report a failed request. Here such paths are
+// served as their clean form. Paths that clean to something outside Prefix are not SCIM
+// requests and are left to the mux.
+func cleanSCIMPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		escaped := r.URL.EscapedPath()
+		// path.Clean works on the escaped form so that an encoded slash (%2F) stays part
+		// of its segment.
+		clean := path.Clean("/" + escaped)
+		if clean != Prefix && !strings.HasPrefix(clean, Prefix+"/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if clean == Prefix {
+			clean = Prefix + "/" // the root's route, GET /scim/v2/{$}
+		}
+		if clean == escaped {
+			next.ServeHTTP(w, r)
+			return
+		}
+		unescaped, err := url.PathUnescape(clean)
+		if err != nil {
+			// Cleaning only removes segments and slashes, so it cannot break an escape
+			// that the server already decoded; keep the request as it came if it did.
+			next.ServeHTTP(w, r)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = unescaped, ""
+		if u.EscapedPath() != clean {
+			u.RawPath = clean // keeps an escape the default encoding would change (%2F)
+		}
+		r2.URL = &u
+		next.ServeHTTP(w, r2)
+	})
 }
 
 // handlerFunc is a handler that returns its error; serve renders it in one place.
