@@ -67,12 +67,42 @@ usage:
                    | credential revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
+  scimd version
 
 ` + commonFlagsHelp
 
 const commonFlagsHelp = `Every command takes --db and --json; every flag can also be set as SCIMD_<FLAG>
 (e.g. SCIMD_DB, SCIMD_BASE_URL).
 `
+
+// groupUsage is what a command group prints when called without a subcommand.
+var groupUsage = map[string]string{
+	"tenant": `usage:
+  scimd tenant create NAME     create a tenant: one per customer (identity provider)
+  scimd tenant list            list the tenants
+`,
+	"credential": `usage:
+  scimd credential create --tenant NAME [--base-url URL]
+                               make a credential for the tenant's identity provider and
+                               print it, with the base URL to paste beside it (shown once)
+  scimd credential list [--tenant NAME]
+                               list credentials (never their secrets)
+  scimd credential revoke ID   refuse the credential from the next request on
+`,
+	"user": `usage:
+  scimd user list --tenant NAME [--role ROLE]
+                               list the tenant's users and their roles (groups)
+`,
+	"group": `usage:
+  scimd group list --tenant NAME
+                               list the tenant's groups and their member counts
+`,
+}
+
+// isHelp reports whether an argument asks for help.
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
+}
 
 // Main runs a command and returns the process exit code.
 func Main(ctx context.Context, args []string, env Env) int {
@@ -89,6 +119,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 }
 
 func run(ctx context.Context, args []string, env Env) error {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return version(args[1:], env)
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return serve(ctx, args, env)
 	}
@@ -97,7 +130,20 @@ func run(ctx context.Context, args []string, env Env) error {
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		sub, rest = rest[0], rest[1:]
 	}
+	// A group alone, or asked for help, lists its subcommands.
+	if u, ok := groupUsage[cmd]; ok && (sub == "" || isHelp(sub)) {
+		fmt.Fprint(env.Stdout, u+"\n"+commonFlagsHelp)
+		return nil
+	}
+	if cmd == "help" {
+		if u, ok := groupUsage[sub]; ok {
+			fmt.Fprint(env.Stdout, u+"\n"+commonFlagsHelp)
+			return nil
+		}
+	}
 	switch cmd + " " + sub {
+	case "version ":
+		return version(rest, env)
 	case "serve ":
 		return serve(ctx, rest, env)
 	case "tenant create":
@@ -116,6 +162,9 @@ func run(ctx context.Context, args []string, env Env) error {
 		return groupList(ctx, rest, env)
 	case "help ", "-h ", "--help ":
 		return flag.ErrHelp
+	}
+	if _, ok := groupUsage[cmd]; ok {
+		return fmt.Errorf("unknown command %q; run 'scimd %s' for its commands", cmd+" "+sub, cmd)
 	}
 	return fmt.Errorf("unknown command %q; run 'scimd help'", strings.TrimSpace(cmd+" "+sub))
 }

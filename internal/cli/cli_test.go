@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -346,8 +347,11 @@ func TestCommandErrors(t *testing.T) {
 		{args: []string{"user", "list"}, want: "--tenant is required"},
 		{args: []string{"group", "list", "--json"}, want: "--tenant is required"},
 		{args: []string{"frobnicate"}, want: `unknown command "frobnicate"`},
-		{args: []string{"tenant"}, want: `unknown command "tenant"`},
-		{args: []string{"tenant", "delete", "acme"}, want: `unknown command "tenant delete"`},
+		{args: []string{"tenant", "delete", "acme"}, want: `unknown command "tenant delete"; run 'scimd tenant' for its commands`},
+		{args: []string{"user", "show"}, want: `unknown command "user show"; run 'scimd user' for its commands`},
+		{args: []string{"help", "nothing"}, want: `unknown command "help nothing"`},
+		{args: []string{"version", "extra"}, want: `unknown command "version extra"`},
+		{args: []string{"--version", "extra"}, want: "usage: scimd version"},
 		{args: []string{"tenant", "create"}, want: "usage: scimd tenant create NAME"},
 		{args: []string{"tenant", "create", "a", "b"}, want: "usage: scimd tenant create NAME"},
 		{args: []string{"credential", "revoke"}, want: "usage: scimd credential revoke ID"},
@@ -872,6 +876,79 @@ func TestIsTerminal(t *testing.T) {
 			if !IsTerminal(tty) {
 				t.Errorf("IsTerminal(/dev/tty) = false")
 			}
+		}
+	}
+}
+
+// TestCommandGroupUsage: a command group alone, or asked for help, lists its subcommands
+// on stdout and succeeds.
+func TestCommandGroupUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"tenant"}, []string{"scimd tenant create NAME", "scimd tenant list"}},
+		{[]string{"tenant", "--help"}, []string{"scimd tenant create NAME", "scimd tenant list"}},
+		{[]string{"tenant", "help"}, []string{"scimd tenant create NAME", "scimd tenant list"}},
+		{[]string{"help", "tenant"}, []string{"scimd tenant create NAME", "scimd tenant list"}},
+		{[]string{"credential"}, []string{"scimd credential create --tenant NAME [--base-url URL]", "scimd credential list [--tenant NAME]", "scimd credential revoke ID"}},
+		{[]string{"credential", "-h"}, []string{"scimd credential create", "scimd credential list", "scimd credential revoke"}},
+		{[]string{"user"}, []string{"scimd user list --tenant NAME [--role ROLE]"}},
+		{[]string{"group"}, []string{"scimd group list --tenant NAME"}},
+	} {
+		out := ok(t, "", tc.args...)
+		for _, w := range append(tc.want, "usage:", "--db and --json") {
+			if !strings.Contains(out, w) {
+				t.Errorf("scimd %s: output lacks %q:\n%s", strings.Join(tc.args, " "), w, out)
+			}
+		}
+	}
+}
+
+// TestVersion: version, --version and -version print one line with the module version,
+// the Go version and the platform; --json the same as an object.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		out := ok(t, "", args...)
+		if !strings.HasPrefix(out, "scimd ") || strings.Count(out, "\n") != 1 || !strings.Contains(out, runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH) {
+			t.Errorf("scimd %s: %q", args[0], out)
+		}
+	}
+	var v buildVersion
+	okJSON(t, "", &v, "version", "--json")
+	if v.Version == "" || v.Go != runtime.Version() || v.Platform != runtime.GOOS+"/"+runtime.GOARCH {
+		t.Errorf("scimd version --json: %+v", v)
+	}
+}
+
+// TestVersionOf: how build information reads, as go build stamps it in a checkout, as a
+// release tag, and as go run or a test leaves it.
+func TestVersionOf(t *testing.T) {
+	settings := func(kv ...string) []debug.BuildSetting {
+		var out []debug.BuildSetting
+		for i := 0; i+1 < len(kv); i += 2 {
+			out = append(out, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	platform := runtime.GOOS + "/" + runtime.GOARCH
+	for _, tc := range []struct {
+		name string
+		info *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{"release", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.0"},
+			Settings: settings("vcs", "git", "vcs.revision", "0123456789abcdef0123456789abcdef01234567", "vcs.time", "2026-11-01T10:00:00Z", "vcs.modified", "false")},
+			true, "scimd v1.2.0 (revision 0123456789abcdef0123456789abcdef01234567, 2026-11-01T10:00:00Z) go1.26.8 " + platform},
+		{"checkout with changes", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261101100000-0123456789ab+dirty"},
+			Settings: settings("vcs.revision", "0123456789ab", "vcs.time", "2026-11-01T10:00:00Z", "vcs.modified", "true")},
+			true, "scimd v0.0.0-20261101100000-0123456789ab+dirty (revision 0123456789ab, 2026-11-01T10:00:00Z, with uncommitted changes) go1.26.8 " + platform},
+		{"go run", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, true, "scimd (devel) go1.26.8 " + platform},
+		{"no build information", nil, false, "scimd (devel) " + runtime.Version() + " " + platform},
+	} {
+		if got := versionOf(tc.info, tc.ok).String(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }
