@@ -951,6 +951,23 @@ func TestVersionOf(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
+	// A version set at link time names a build that has none of its own, and only such.
+	defer func(v string) { linkedVersion = v }(linkedVersion)
+	linkedVersion = "v1.3.0"
+	for _, tc := range []struct {
+		info *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true, "v1.3.0"},
+		{&debug.BuildInfo{}, true, "v1.3.0"},
+		{nil, false, "v1.3.0"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}}, true, "v1.2.0"},
+	} {
+		if got := versionOf(tc.info, tc.ok).Version; got != tc.want {
+			t.Errorf("linked v1.3.0, module %+v: %q, want %q", tc.info, got, tc.want)
+		}
+	}
 }
 
 // staleTenants is a store whose tenant list was read before another instance created

@@ -7,6 +7,12 @@ import (
 	"strings"
 )
 
+// linkedVersion, set at link time with
+// -ldflags "-X github.com/scimd/scimd/internal/cli.linkedVersion=v1.2.0", names the version
+// of a build that has no module or VCS version to read: a container build, whose context
+// has no .git, or a build from a source archive.
+var linkedVersion string
+
 // buildVersion is what `scimd version` reports: what an operator quotes in a bug report.
 type buildVersion struct {
 	Version  string `json:"version"`
@@ -23,10 +29,16 @@ type buildVersion struct {
 func versionOf(info *debug.BuildInfo, ok bool) buildVersion {
 	v := buildVersion{Version: "(devel)", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if !ok || info == nil {
+		if linkedVersion != "" {
+			v.Version = linkedVersion
+		}
 		return v
 	}
 	if info.Main.Version != "" {
 		v.Version = info.Main.Version
+	}
+	if linkedVersion != "" && v.Version == "(devel)" {
+		v.Version = linkedVersion
 	}
 	if info.GoVersion != "" {
 		v.Go = info.GoVersion
