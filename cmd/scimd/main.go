@@ -9,5 +9,10 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Getenv:     os.Getenv,
+		IsTerminal: func() bool { return cli.IsTerminal(os.Stdout) },
+	}))
 }

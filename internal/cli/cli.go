@@ -32,9 +32,31 @@ import (
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// IsTerminal reports whether Stdout is a terminal; nil means it is not. The first
+	// start prints the new credential's secret only to a terminal: elsewhere (systemd's
+	// journal, docker logs, a Kubernetes log pipeline) stdout is a log that others read
+	// and keep, and the secret goes to a file only its owner can read.
+	IsTerminal func() bool
 	// Ready, if set, receives the listening address once serve accepts connections.
 	Ready func(addr string)
 }
+
+// IsTerminal reports whether f is a terminal, with the standard library alone: a
+// character device other than the null device. (Other character devices pass too, but
+// nobody sends a server's output to one; asking the terminal driver would need a system
+// call per operating system.)
+func IsTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+		return false
+	}
+	return true
+}
+
+func (env Env) stdoutIsTerminal() bool { return env.IsTerminal != nil && env.IsTerminal() }
 
 const usage = `scimd: a SCIM 2.0 provisioning server
 
@@ -42,13 +64,46 @@ usage:
   scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host] [--schemas FILE]
                [--filter-max-bytes 8192] [--filter-max-depth 32] [--filter-max-nodes 256]
   scimd tenant create NAME | tenant list
-  scimd credential create --tenant NAME | credential list [--tenant NAME] | credential revoke ID
+  scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
+                   | credential revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
+  scimd version
 
-Every command takes --db and --json; every flag can also be set as SCIMD_<FLAG>
+` + commonFlagsHelp
+
+const commonFlagsHelp = `Every command takes --db and --json; every flag can also be set as SCIMD_<FLAG>
 (e.g. SCIMD_DB, SCIMD_BASE_URL).
 `
+
+// groupUsage is what a command group prints when called without a subcommand.
+var groupUsage = map[string]string{
+	"tenant": `usage:
+  scimd tenant create NAME     create a tenant: one per customer (identity provider)
+  scimd tenant list            list the tenants
+`,
+	"credential": `usage:
+  scimd credential create --tenant NAME [--base-url URL]
+                               make a credential for the tenant's identity provider and
+                               print it, with the base URL to paste beside it (shown once)
+  scimd credential list [--tenant NAME]
+                               list credentials (never their secrets)
+  scimd credential revoke ID   refuse the credential from the next request on
+`,
+	"user": `usage:
+  scimd user list --tenant NAME [--role ROLE]
+                               list the tenant's users and their roles (groups)
+`,
+	"group": `usage:
+  scimd group list --tenant NAME
+                               list the tenant's groups and their member counts
+`,
+}
+
+// isHelp reports whether an argument asks for help.
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
+}
 
 // Main runs a command and returns the process exit code.
 func Main(ctx context.Context, args []string, env Env) int {
@@ -65,6 +120,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 }
 
 func run(ctx context.Context, args []string, env Env) error {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return version(args[1:], env)
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return serve(ctx, args, env)
 	}
@@ -73,7 +131,20 @@ func run(ctx context.Context, args []string, env Env) error {
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		sub, rest = rest[0], rest[1:]
 	}
+	// A group alone, or asked for help, lists its subcommands.
+	if u, ok := groupUsage[cmd]; ok && (sub == "" || isHelp(sub)) {
+		fmt.Fprint(env.Stdout, u+"\n"+commonFlagsHelp)
+		return nil
+	}
+	if cmd == "help" {
+		if u, ok := groupUsage[sub]; ok {
+			fmt.Fprint(env.Stdout, u+"\n"+commonFlagsHelp)
+			return nil
+		}
+	}
 	switch cmd + " " + sub {
+	case "version ":
+		return version(rest, env)
 	case "serve ":
 		return serve(ctx, rest, env)
 	case "tenant create":
@@ -93,6 +164,9 @@ func run(ctx context.Context, args []string, env Env) error {
 	case "help ", "-h ", "--help ":
 		return flag.ErrHelp
 	}
+	if _, ok := groupUsage[cmd]; ok {
+		return fmt.Errorf("unknown command %q; run 'scimd %s' for its commands", cmd+" "+sub, cmd)
+	}
 	return fmt.Errorf("unknown command %q; run 'scimd help'", strings.TrimSpace(cmd+" "+sub))
 }
 
@@ -105,7 +179,7 @@ type common struct {
 func newFlags(name string, env Env, c *common) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.db, "db", "scimd.db", "SQLite file path, or a postgres:// URL")
+	fs.StringVar(&c.db, "db", defaultDB, "SQLite file path, or a postgres:// URL")
 	fs.BoolVar(&c.json, "json", false, "print JSON")
 	return fs
 }
@@ -151,7 +225,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	var c common
 	fs := newFlags("serve", env, &c)
 	addr := fs.String("addr", ":8080", "listen address")
-	baseURL := fs.String("base-url", "", "public base URL (scheme and host) used in meta.location")
+	baseURL := fs.String("base-url", "", "public URL of scimd (https://host, with or without /scim/v2), used in meta.location")
 	schemaFile := fs.String("schemas", "", "JSON file declaring schema extensions (see docs/schemas.md)")
 	var limits scim.FilterLimits
 	fs.IntVar(&limits.MaxLength, "filter-max-bytes", scim.DefaultFilterLimits.MaxLength, "longest filter accepted, in bytes")
@@ -159,6 +233,11 @@ func serve(ctx context.Context, args []string, env Env) error {
 	fs.IntVar(&limits.MaxNodes, "filter-max-nodes", scim.DefaultFilterLimits.MaxNodes, "most comparisons and operators in a filter accepted")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
+	}
+	if *baseURL != "" {
+		if err := checkBaseURL(*baseURL); err != nil {
+			return err
+		}
 	}
 	var exts []scim.ExtensionConfig
 	if *schemaFile != "" {
@@ -183,7 +262,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if err := bootstrap(ctx, st, listenURLAddr(*addr, ln.Addr()), *baseURL, env); err != nil {
+	if err := bootstrap(ctx, st, c.db, publicURL(*baseURL, listenURLAddr(*addr, ln.Addr())), env); err != nil {
 		ln.Close()
 		return err
 	}
@@ -227,40 +306,6 @@ func listenURLAddr(addr string, bound net.Addr) string {
 		return ":" + port
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// bootstrap creates tenant "default" and a credential on the first start with an empty
-// store, and prints, once, what an admin pastes into the identity provider.
-func bootstrap(ctx context.Context, st store.Store, addr, baseURL string, env Env) error {
-	tenants, err := st.Tenants(ctx)
-	if err != nil || len(tenants) > 0 {
-		return err
-	}
-	t, err := st.CreateTenant(ctx, store.Tenant{Name: "default"})
-	if err != nil {
-		return err
-	}
-	issued := credential.New(t.ID, time.Now().UTC())
-	if err := st.CreateCredential(ctx, issued.Credential); err != nil {
-		return err
-	}
-	if baseURL == "" {
-		host := addr
-		if strings.HasPrefix(host, ":") {
-			host = "localhost" + host
-		}
-		baseURL = "http://" + host
-	}
-	fmt.Fprintf(env.Stdout, `First start: created tenant "default" and its credential. Paste into your identity provider
-(shown only now; only a hash of the secret is stored):
-
-  SCIM connector base URL:  %s%s
-  Basic auth user name:     %s
-  Basic auth password:      %s
-  Bearer token:             %s
-
-`, strings.TrimRight(baseURL, "/"), httpapi.Prefix, issued.Credential.ID, issued.Password, issued.Bearer)
-	return nil
 }
 
 func withStore(ctx context.Context, c common, fn func(store.Store) error) error {
@@ -343,9 +388,16 @@ func credentialCreate(ctx context.Context, args []string, env Env) error {
 	var c common
 	fs := newFlags("credential create", env, &c)
 	tenant := fs.String("tenant", "", "tenant name")
+	// The connector URL is printed beside the secret because an identity provider asks for
+	// both on one form; the server itself is not asked, so it must be told.
+	baseURL := fs.String("base-url", defaultBaseURL, "public URL of scimd (https://host, with or without /scim/v2), printed as the connector URL")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
+	if err := checkBaseURL(*baseURL); err != nil {
+		return err
+	}
+	connector := httpapi.NormalizeBaseURL(*baseURL) + httpapi.Prefix
 	return withStore(ctx, c, func(st store.Store) error {
 		t, err := tenantFlag(ctx, st, *tenant)
 		if err != nil {
@@ -362,10 +414,11 @@ func credentialCreate(ctx context.Context, args []string, env Env) error {
 				Username string `json:"username"`
 				Password string `json:"password"`
 				Bearer   string `json:"bearer"`
-			}{t.Name, issued.Credential.ID, issued.Credential.ID, issued.Password, issued.Bearer})
+				BaseURL  string `json:"base_url"`
+			}{t.Name, issued.Credential.ID, issued.Credential.ID, issued.Password, issued.Bearer, connector})
 		}
-		fmt.Fprintf(env.Stdout, "tenant:    %s\nid:        %s\nusername:  %s\npassword:  %s\nbearer:    %s\n(the secret is shown only now)\n",
-			t.Name, issued.Credential.ID, issued.Credential.ID, issued.Password, issued.Bearer)
+		fmt.Fprintf(env.Stdout, "tenant:    %s\nbase URL:  %s\nid:        %s\nusername:  %s\npassword:  %s\nbearer:    %s\n(the secret is shown only now)\n",
+			t.Name, connector, issued.Credential.ID, issued.Credential.ID, issued.Password, issued.Bearer)
 		return nil
 	})
 }

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -159,6 +161,7 @@ type issuedCredential struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	Bearer   string `json:"bearer"`
+	BaseURL  string `json:"base_url"`
 }
 
 func TestTenantAndCredentialCommands(t *testing.T) {
@@ -208,13 +211,17 @@ func TestTenantAndCredentialCommands(t *testing.T) {
 		}
 	}
 	sort.Strings(names)
-	if !reflect.DeepEqual(names, []string{"bearer", "id", "password", "tenant", "username"}) {
-		t.Fatalf("credential create --json keys %v, want bearer id password tenant username", names)
+	if !reflect.DeepEqual(names, []string{"base_url", "bearer", "id", "password", "tenant", "username"}) {
+		t.Fatalf("credential create --json keys %v, want base_url bearer id password tenant username", names)
 	}
 	var c1 issuedCredential
 	json.Unmarshal([]byte(out), &c1)
 	if c1.Tenant != "acme" || c1.Username != c1.ID || c1.Bearer != c1.ID+"."+c1.Password || len(c1.Password) < 40 {
 		t.Fatalf("credential create --json: %+v", c1)
+	}
+	// Without --base-url, the connector URL of a scimd started with no flags.
+	if c1.BaseURL != "http://localhost:8080/scim/v2" {
+		t.Fatalf("credential create --json: base_url %q, want http://localhost:8080/scim/v2", c1.BaseURL)
 	}
 	out = ok(t, db, "credential", "create", "--tenant", "acme")
 	fields := map[string]string{}
@@ -223,8 +230,8 @@ func TestTenantAndCredentialCommands(t *testing.T) {
 			fields[k] = strings.TrimSpace(v)
 		}
 	}
-	c2 := issuedCredential{fields["tenant"], fields["id"], fields["username"], fields["password"], fields["bearer"]}
-	if c2.Tenant != "acme" || c2.ID == "" || c2.ID == c1.ID || c2.Username != c2.ID || c2.Bearer != c2.ID+"."+c2.Password {
+	c2 := issuedCredential{fields["tenant"], fields["id"], fields["username"], fields["password"], fields["bearer"], fields["base URL"]}
+	if c2.Tenant != "acme" || c2.ID == "" || c2.ID == c1.ID || c2.Username != c2.ID || c2.Bearer != c2.ID+"."+c2.Password || c2.BaseURL != "http://localhost:8080/scim/v2" {
 		t.Fatalf("credential create:\n%s", out)
 	}
 
@@ -294,6 +301,29 @@ func TestTenantAndCredentialCommands(t *testing.T) {
 		t.Fatalf("credential revoke --json: %v", revoked)
 	}
 	fails(t, runMain(t, db, nil, "credential", "revoke", "scimd_000000000000000000"), "scimd_000000000000000000", "revoke an unknown credential")
+
+	// The base URL printed beside the secret, from --base-url or SCIMD_BASE_URL, in any of
+	// the forms serve accepts.
+	for _, tc := range []struct {
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{[]string{"--base-url", "https://scim.example.com"}, nil, "https://scim.example.com/scim/v2"},
+		{[]string{"--base-url", "https://scim.example.com/scim/v2/"}, nil, "https://scim.example.com/scim/v2"},
+		{nil, map[string]string{"SCIMD_BASE_URL": "https://scim.example.com/scim/v2"}, "https://scim.example.com/scim/v2"},
+		{[]string{"--base-url", "http://10.0.0.5:9000/"}, map[string]string{"SCIMD_BASE_URL": "https://ignored.example.com"}, "http://10.0.0.5:9000/scim/v2"},
+	} {
+		r := runMain(t, db, tc.vars, append([]string{"credential", "create", "--tenant", "beta", "--json"}, tc.args...)...)
+		var c issuedCredential
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &c) != nil || c.BaseURL != tc.want {
+			t.Fatalf("credential create %v %v: base_url %q, want %q (%+v)", tc.args, tc.vars, c.BaseURL, tc.want, r)
+		}
+		r = runMain(t, db, tc.vars, append([]string{"credential", "create", "--tenant", "beta"}, tc.args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "\nbase URL:  "+tc.want+"\n") {
+			t.Fatalf("credential create %v %v: no base URL line %q: %+v", tc.args, tc.vars, tc.want, r)
+		}
+	}
 }
 
 func TestCommandErrors(t *testing.T) {
@@ -317,8 +347,11 @@ func TestCommandErrors(t *testing.T) {
 		{args: []string{"user", "list"}, want: "--tenant is required"},
 		{args: []string{"group", "list", "--json"}, want: "--tenant is required"},
 		{args: []string{"frobnicate"}, want: `unknown command "frobnicate"`},
-		{args: []string{"tenant"}, want: `unknown command "tenant"`},
-		{args: []string{"tenant", "delete", "acme"}, want: `unknown command "tenant delete"`},
+		{args: []string{"tenant", "delete", "acme"}, want: `unknown command "tenant delete"; run 'scimd tenant' for its commands`},
+		{args: []string{"user", "show"}, want: `unknown command "user show"; run 'scimd user' for its commands`},
+		{args: []string{"help", "nothing"}, want: `unknown command "help nothing"`},
+		{args: []string{"version", "extra"}, want: `unknown command "version extra"`},
+		{args: []string{"--version", "extra"}, want: "usage: scimd version"},
 		{args: []string{"tenant", "create"}, want: "usage: scimd tenant create NAME"},
 		{args: []string{"tenant", "create", "a", "b"}, want: "usage: scimd tenant create NAME"},
 		{args: []string{"credential", "revoke"}, want: "usage: scimd credential revoke ID"},
@@ -332,6 +365,11 @@ func TestCommandErrors(t *testing.T) {
 		{args: []string{"serve", "--addr", "127.0.0.1:0", "--schemas", badSchemas}, want: "ATTRNAME"},
 		{args: []string{"serve", "--addr", "127.0.0.1:0", "--schemas", badSchemas + ".missing"}, want: "read schema file"},
 		{args: []string{"serve", "--addr", "127.0.0.1:0", "--filter-max-nodes", "many"}, want: "filter-max-nodes"},
+		// A base URL that cannot prefix a URL is refused before anything starts.
+		{args: []string{"serve", "--addr", "127.0.0.1:0", "--base-url", "scim.example.com"}, want: "--base-url"},
+		{args: []string{"serve", "--addr", "127.0.0.1:0"}, vars: map[string]string{"SCIMD_BASE_URL": "ftp://scim.example.com"}, want: "--base-url"},
+		{args: []string{"credential", "create", "--tenant", "acme", "--base-url", "https://scim.example.com/?x=1"}, want: "--base-url"},
+		{args: []string{"credential", "create", "--tenant", "acme", "--base-url", "/scim/v2"}, want: "--base-url"},
 	} {
 		what := "scimd " + strings.Join(tc.args, " ")
 		fails(t, runMain(t, db, tc.vars, tc.args...), tc.want, what)
@@ -523,12 +561,15 @@ type serving struct {
 	done           chan int
 }
 
-func startServe(t *testing.T, args []string, vars map[string]string) *serving {
+// startServe runs serve with args and environment variables; terminal is what the command
+// is told about its stdout (Env.IsTerminal).
+func startServe(t *testing.T, args []string, vars map[string]string, terminal bool) *serving {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &serving{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	ready := make(chan string, 1)
-	env := Env{Stdout: s.stdout, Stderr: s.stderr, Getenv: envOf(vars), Ready: func(addr string) { ready <- addr }}
+	env := Env{Stdout: s.stdout, Stderr: s.stderr, Getenv: envOf(vars), Ready: func(addr string) { ready <- addr },
+		IsTerminal: func() bool { return terminal }}
 	go func() { s.done <- Main(ctx, args, env) }()
 	select {
 	case s.addr = <-ready:
@@ -578,9 +619,12 @@ func printedSecrets(t *testing.T, out string) map[string]string {
 	return got
 }
 
+// mintHint is the line a start that makes no credential prints: how to make one.
+var mintHint = regexp.MustCompile(`(?m)^  (scimd credential create --tenant .*)$`)
+
 func TestServe(t *testing.T) {
 	db := tempDB(t)
-	s := startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, nil)
+	s := startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, nil, true)
 	printed := printedSecrets(t, s.stdout.String())
 	base := "http://" + s.addr + "/scim/v2"
 	if printed["SCIM connector base URL"] != base {
@@ -595,6 +639,18 @@ func TestServe(t *testing.T) {
 	}
 	if strings.Contains(s.stderr.String(), password) {
 		t.Fatalf("the secret is in the log: %s", s.stderr)
+	}
+	// At a terminal nothing is written to disk.
+	if _, err := os.Stat(filepath.Join(filepath.Dir(db), "scimd-first-credential.txt")); !os.IsNotExist(err) {
+		t.Fatalf("a first start at a terminal wrote the credential file (%v)", err)
+	}
+	// The first start says how to make more credentials; the command works as printed.
+	wantHint := "scimd credential create --tenant default --db " + db + " --base-url http://" + s.addr
+	if m := mintHint.FindStringSubmatch(s.stdout.String()); m != nil {
+		t.Fatalf("first start printed the second start's hint:\n%s", s.stdout)
+	}
+	if !strings.Contains(s.stdout.String(), "More credentials (one per identity provider): "+wantHint+"\n") {
+		t.Fatalf("first start does not say how to make more credentials (%q):\n%s", wantHint, s.stdout)
 	}
 
 	viaBearer := scimclient.New(base, bearer)
@@ -619,13 +675,22 @@ func TestServe(t *testing.T) {
 		t.Fatalf("tenants after the first start: %+v", tenants)
 	}
 
-	// The second start prints no secret, and the first credential still works.
-	s = startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, nil)
-	if out := s.stdout.String(); out != "" {
-		t.Fatalf("second start printed:\n%s", out)
+	// The second start prints no secret, says how to make a credential, and the first
+	// credential still works.
+	s = startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, nil, true)
+	out := s.stdout.String()
+	if strings.Contains(out, password) || strings.Contains(s.stderr.String(), password) {
+		t.Fatalf("the secret is printed or logged on the second start:\n%s\n%s", out, s.stderr)
 	}
-	if strings.Contains(s.stderr.String(), password) {
-		t.Fatalf("the secret is in the log of the second start")
+	if strings.Contains(out, "Basic auth password") || strings.Contains(out, "Bearer token") {
+		t.Fatalf("second start printed credential values:\n%s", out)
+	}
+	if !strings.Contains(out, "SCIM connector base URL: http://"+s.addr+"/scim/v2\n") {
+		t.Fatalf("second start does not print the connector URL:\n%s", out)
+	}
+	m := mintHint.FindStringSubmatch(out)
+	if want := "scimd credential create --tenant default --db " + db + " --base-url http://" + s.addr; m == nil || m[1] != want {
+		t.Fatalf("second start: hint %q, want %q:\n%s", m, want, out)
 	}
 	again := scimclient.New("http://"+s.addr+"/scim/v2", bearer)
 	if l := call(t, again, "GET", "/Users", nil, http.StatusOK); fmt.Sprint(l["totalResults"]) != "1" {
@@ -636,18 +701,134 @@ func TestServe(t *testing.T) {
 	if len(tenants) != 1 {
 		t.Fatalf("a second start created a tenant: %+v", tenants)
 	}
-
-	// scimd with no command serves; flags from the environment; --base-url is what is
-	// printed.
-	db2 := tempDB(t)
-	s = startServe(t, nil, map[string]string{"SCIMD_DB": db2, "SCIMD_ADDR": "127.0.0.1:0", "SCIMD_BASE_URL": "https://scim.example.com/"})
-	printed = printedSecrets(t, s.stdout.String())
-	if printed["SCIM connector base URL"] != "https://scim.example.com/scim/v2" {
-		t.Errorf("printed base URL %q with --base-url", printed["SCIM connector base URL"])
+	// The hint's command, run as printed (its arguments split as a shell would: none is
+	// quoted here), makes a credential for this server.
+	var minted issuedCredential
+	okJSON(t, "", &minted, append(strings.Fields(strings.TrimPrefix(m[1], "scimd ")), "--json")...)
+	if minted.Tenant != "default" || minted.BaseURL != "http://"+s.addr+"/scim/v2" {
+		t.Fatalf("the hint's command made %+v", minted)
 	}
-	c := scimclient.New("http://"+s.addr+"/scim/v2", printed["Bearer token"])
-	call(t, c, "GET", "/Users", nil, http.StatusOK)
+
+	// With several tenants the hint names none.
+	ok(t, db, "tenant", "create", "acme")
+	s = startServe(t, []string{"--addr", "127.0.0.1:0", "--db", db}, nil, false)
+	if m := mintHint.FindStringSubmatch(s.stdout.String()); m == nil || !strings.HasPrefix(m[1], "scimd credential create --tenant NAME ") || !strings.Contains(s.stdout.String(), "2 tenants: scimd tenant list") {
+		t.Fatalf("start with two tenants:\n%s", s.stdout)
+	}
 	s.stop(t)
+}
+
+// TestServeBaseURLForms: serve's --base-url (or SCIMD_BASE_URL) with or without /scim/v2
+// and trailing slashes prints one connector URL, and the server's Location and
+// meta.location, over HTTP, agree with it.
+func TestServeBaseURLForms(t *testing.T) {
+	for _, tc := range []struct{ base, want string }{
+		{"https://scim.example.com", "https://scim.example.com/scim/v2"},
+		{"https://scim.example.com/", "https://scim.example.com/scim/v2"},
+		{"https://scim.example.com/scim/v2", "https://scim.example.com/scim/v2"},
+		{"https://scim.example.com/scim/v2/", "https://scim.example.com/scim/v2"},
+		{"https://example.com/identity/", "https://example.com/identity/scim/v2"},
+	} {
+		t.Run(tc.base, func(t *testing.T) {
+			db := tempDB(t)
+			// scimd with no command serves; flags come from the environment.
+			s := startServe(t, nil, map[string]string{"SCIMD_DB": db, "SCIMD_ADDR": "127.0.0.1:0", "SCIMD_BASE_URL": tc.base}, true)
+			printed := printedSecrets(t, s.stdout.String())
+			if printed["SCIM connector base URL"] != tc.want {
+				t.Errorf("printed base URL %q, want %q", printed["SCIM connector base URL"], tc.want)
+			}
+			c := scimclient.New("http://"+s.addr+"/scim/v2", printed["Bearer token"])
+			resp, err := c.Do(context.Background(), "POST", "/Users", map[string]any{"userName": "alice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := resp.JSON()
+			if err != nil || resp.Status != http.StatusCreated {
+				t.Fatalf("POST /Users: %d %v %s", resp.Status, err, resp.Body)
+			}
+			loc := tc.want + "/Users/" + fmt.Sprint(u["id"])
+			if got := resp.Header.Get("Location"); got != loc {
+				t.Errorf("Location %q, want %q", got, loc)
+			}
+			if meta, _ := u["meta"].(map[string]any); meta["location"] != loc {
+				t.Errorf("meta.location %v, want %q", meta["location"], loc)
+			}
+			s.stop(t)
+			// The second start's connector URL and hint agree too.
+			s = startServe(t, []string{"--db", db, "--addr", "127.0.0.1:0", "--base-url", tc.base}, nil, false)
+			if !strings.Contains(s.stdout.String(), "SCIM connector base URL: "+tc.want+"\n") {
+				t.Errorf("second start:\n%s", s.stdout)
+			}
+			m := mintHint.FindStringSubmatch(s.stdout.String())
+			if m == nil || !strings.HasSuffix(m[1], " --base-url "+strings.TrimSuffix(tc.want, "/scim/v2")) {
+				t.Errorf("second start's hint %q does not carry the base URL %s", m, tc.want)
+			}
+		})
+	}
+}
+
+// TestServeFirstCredentialOffTerminal: when stdout is not a terminal (systemd, Docker,
+// Kubernetes: it is a log), the first start writes the credential to a file only its
+// owner can read, next to the database, and prints the file's path, never the secret.
+func TestServeFirstCredentialOffTerminal(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "scimd.db")
+	file := filepath.Join(dir, "scimd-first-credential.txt")
+	// A file left by an earlier database, readable by all, is replaced, not reused.
+	if err := os.WriteFile(file, []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, []string{"--addr", "127.0.0.1:0", "--db", db}, nil, false)
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatalf("first start off a terminal: %v\nstdout:\n%s", err, s.stdout)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s has mode %v, want -rw-------", file, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed := printedSecrets(t, string(data))
+	password := printed["Basic auth password"]
+	for name, out := range map[string]string{"stdout": s.stdout.String(), "stderr": s.stderr.String()} {
+		if strings.Contains(out, password) || strings.Contains(out, printed["Bearer token"]) {
+			t.Fatalf("the secret is on %s:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(s.stdout.String(), file) {
+		t.Fatalf("stdout does not name %s:\n%s", file, s.stdout)
+	}
+	if !strings.Contains(s.stdout.String(), "SCIM connector base URL:  http://"+s.addr+"/scim/v2\n") {
+		t.Fatalf("stdout does not give the connector URL:\n%s", s.stdout)
+	}
+	if printed["SCIM connector base URL"] != "http://"+s.addr+"/scim/v2" {
+		t.Fatalf("file's base URL %q", printed["SCIM connector base URL"])
+	}
+	// The file's credential works.
+	call(t, scimclient.New(printed["SCIM connector base URL"], printed["Bearer token"]), "GET", "/Users", nil, http.StatusOK)
+	// Nothing else is left in the directory (no temporary file).
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if n := e.Name(); n != "scimd-first-credential.txt" && !strings.HasPrefix(n, "scimd.db") {
+			t.Errorf("left in the database's directory: %s", n)
+		}
+	}
+	s.stop(t)
+
+	// A later start leaves the file alone: it does not know the secret any more.
+	os.Remove(file)
+	s = startServe(t, []string{"--addr", "127.0.0.1:0", "--db", db}, nil, false)
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("a second start wrote %s (%v)", file, err)
+	}
+	if mintHint.FindStringSubmatch(s.stdout.String()) == nil {
+		t.Fatalf("second start off a terminal gives no hint:\n%s", s.stdout)
+	}
 }
 
 // A first start that cannot listen creates nothing and prints no credential: the next,
@@ -660,7 +841,169 @@ func TestServeCannotListen(t *testing.T) {
 	if len(tenants) != 0 {
 		t.Fatalf("a start that failed to listen created %+v", tenants)
 	}
-	s := startServe(t, []string{"--addr", "127.0.0.1:0", "--db", db}, nil)
+	s := startServe(t, []string{"--addr", "127.0.0.1:0", "--db", db}, nil, true)
 	printed := printedSecrets(t, s.stdout.String())
 	call(t, scimclient.New("http://"+s.addr+"/scim/v2", printed["Bearer token"]), "GET", "/Groups", nil, http.StatusOK)
+}
+
+// TestIsTerminal: what the real main tells serve about its stdout. A file, a pipe and the
+// null device are not terminals; a terminal, where the test has one, is.
+func TestIsTerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for name, f := range map[string]*os.File{"regular file": f, "pipe": w, "null device": null} {
+		if IsTerminal(f) {
+			t.Errorf("IsTerminal(%s) = true", name)
+		}
+	}
+	if runtime.GOOS != "windows" {
+		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+			defer tty.Close()
+			if !IsTerminal(tty) {
+				t.Errorf("IsTerminal(/dev/tty) = false")
+			}
+		}
+	}
+}
+
+// TestCommandGroupUsage: a command group alone, or asked for help, lists its subcommands
+// on stdout and succeeds.
+func TestCommandGroupUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"tenant"}, []string{"scimd tenant create NAME", "scimd tenant list"}},
+		{[]string{"tenant", "--help"}, []string{"scimd tenant create NAME", "scimd tenant list"}},
+		{[]string{"tenant", "help"}, []string{"scimd tenant create NAME", "scimd tenant list"}},
+		{[]string{"help", "tenant"}, []string{"scimd tenant create NAME", "scimd tenant list"}},
+		{[]string{"credential"}, []string{"scimd credential create --tenant NAME [--base-url URL]", "scimd credential list [--tenant NAME]", "scimd credential revoke ID"}},
+		{[]string{"credential", "-h"}, []string{"scimd credential create", "scimd credential list", "scimd credential revoke"}},
+		{[]string{"user"}, []string{"scimd user list --tenant NAME [--role ROLE]"}},
+		{[]string{"group"}, []string{"scimd group list --tenant NAME"}},
+	} {
+		out := ok(t, "", tc.args...)
+		for _, w := range append(tc.want, "usage:", "--db and --json") {
+			if !strings.Contains(out, w) {
+				t.Errorf("scimd %s: output lacks %q:\n%s", strings.Join(tc.args, " "), w, out)
+			}
+		}
+	}
+}
+
+// TestVersion: version, --version and -version print one line with the module version,
+// the Go version and the platform; --json the same as an object.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		out := ok(t, "", args...)
+		if !strings.HasPrefix(out, "scimd ") || strings.Count(out, "\n") != 1 || !strings.Contains(out, runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH) {
+			t.Errorf("scimd %s: %q", args[0], out)
+		}
+	}
+	var v buildVersion
+	okJSON(t, "", &v, "version", "--json")
+	if v.Version == "" || v.Go != runtime.Version() || v.Platform != runtime.GOOS+"/"+runtime.GOARCH {
+		t.Errorf("scimd version --json: %+v", v)
+	}
+}
+
+// TestVersionOf: how build information reads, as go build stamps it in a checkout, as a
+// release tag, and as go run or a test leaves it.
+func TestVersionOf(t *testing.T) {
+	settings := func(kv ...string) []debug.BuildSetting {
+		var out []debug.BuildSetting
+		for i := 0; i+1 < len(kv); i += 2 {
+			out = append(out, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	platform := runtime.GOOS + "/" + runtime.GOARCH
+	for _, tc := range []struct {
+		name string
+		info *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{"release", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.0"},
+			Settings: settings("vcs", "git", "vcs.revision", "0123456789abcdef0123456789abcdef01234567", "vcs.time", "2026-11-01T10:00:00Z", "vcs.modified", "false")},
+			true, "scimd v1.2.0 (revision 0123456789abcdef0123456789abcdef01234567, 2026-11-01T10:00:00Z) go1.26.8 " + platform},
+		{"checkout with changes", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261101100000-0123456789ab+dirty"},
+			Settings: settings("vcs.revision", "0123456789ab", "vcs.time", "2026-11-01T10:00:00Z", "vcs.modified", "true")},
+			true, "scimd v0.0.0-20261101100000-0123456789ab+dirty (revision 0123456789ab, 2026-11-01T10:00:00Z, with uncommitted changes) go1.26.8 " + platform},
+		{"go run", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, true, "scimd (devel) go1.26.8 " + platform},
+		{"no build information", nil, false, "scimd (devel) " + runtime.Version() + " " + platform},
+	} {
+		if got := versionOf(tc.info, tc.ok).String(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	// A version set at link time names a build that has none of its own, and only such.
+	defer func(v string) { linkedVersion = v }(linkedVersion)
+	linkedVersion = "v1.3.0"
+	for _, tc := range []struct {
+		info *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true, "v1.3.0"},
+		{&debug.BuildInfo{}, true, "v1.3.0"},
+		{nil, false, "v1.3.0"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}}, true, "v1.2.0"},
+	} {
+		if got := versionOf(tc.info, tc.ok).Version; got != tc.want {
+			t.Errorf("linked v1.3.0, module %+v: %q, want %q", tc.info, got, tc.want)
+		}
+	}
+}
+
+// staleTenants is a store whose tenant list was read before another instance created
+// tenant "default": what an instance sees when several start together on one database.
+type staleTenants struct{ store.Store }
+
+func (staleTenants) Tenants(context.Context) ([]store.Tenant, error) { return nil, nil }
+
+// TestBootstrapLosesTheRace: an instance that finds tenant "default" made by another
+// between its check and its create starts normally, makes no credential and writes no
+// file (the other instance hands its credential over), and says how to make one.
+func TestBootstrapLosesTheRace(t *testing.T) {
+	db := tempDB(t)
+	st := openTestStore(t, db)
+	defer st.Close()
+	if _, err := st.CreateTenant(context.Background(), store.Tenant{Name: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, terminal := range []bool{true, false} {
+		var out syncBuffer
+		env := Env{Stdout: &out, Stderr: &out, Getenv: envOf(nil), IsTerminal: func() bool { return terminal }}
+		if err := bootstrap(context.Background(), staleTenants{st}, db, "http://localhost:8080", env); err != nil {
+			t.Fatalf("terminal %t: %v", terminal, err)
+		}
+		if m := mintHint.FindStringSubmatch(out.String()); m == nil || m[1] != "scimd credential create --tenant default --db "+db {
+			t.Fatalf("terminal %t: %q", terminal, out.String())
+		}
+		creds, err := st.Credentials(context.Background(), "")
+		if err != nil || len(creds) != 0 {
+			t.Fatalf("terminal %t: credentials %v, %v", terminal, creds, err)
+		}
+		entries, _ := os.ReadDir(filepath.Dir(db))
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), "scimd.db") {
+				t.Fatalf("terminal %t: left %s", terminal, e.Name())
+			}
+		}
+	}
 }

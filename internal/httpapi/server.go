@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -29,8 +31,10 @@ const contentType = "application/scim+json"
 
 // Options configure a Server.
 type Options struct {
-	// BaseURL is the public scheme and host (e.g. https://scim.example.com) used in
-	// meta.location; empty means taken from each request.
+	// BaseURL is the public URL scimd is reached at, used in meta.location and Location:
+	// the scheme and host (https://scim.example.com), with or without Prefix
+	// (https://scim.example.com/scim/v2, what an identity provider is given) and trailing
+	// slashes; NormalizeBaseURL says how it is read. Empty means taken from each request.
 	BaseURL string
 	// MaxResults caps a page (RFC 7644 §3.4.2.4 "count"); advertised as filter.maxResults.
 	MaxResults int
@@ -87,7 +91,7 @@ func New(st store.Store, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	opts.BaseURL = NormalizeBaseURL(opts.BaseURL)
 	s := &Server{store: st, opts: opts, log: opts.Logger}
 	s.buildTypes(opts.Extensions)
 	mux := http.NewServeMux()
@@ -122,11 +126,71 @@ func New(st store.Store, opts Options) *Server {
 	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
 	})
-	s.handler = mux
+	s.handler = cleanSCIMPath(mux)
 	return s
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// NormalizeBaseURL returns a public base URL without trailing slashes and without a
+// trailing Prefix, so that appending Prefix gives the SCIM root exactly once whether the
+// operator typed https://scim.example.com or the connector URL
+// https://scim.example.com/scim/v2/ (what identity providers' forms ask for). A path in
+// front of the prefix (a proxy's https://example.com/identity) is kept.
+func NormalizeBaseURL(base string) string {
+	base = strings.TrimRight(base, "/")
+	if n := len(base) - len(Prefix); n >= 0 && strings.EqualFold(base[n:], Prefix) {
+		base = strings.TrimRight(base[:n], "/")
+	}
+	return base
+}
+
+// cleanSCIMPath canonicalizes the path of a SCIM request before the mux sees it. The mux
+// would answer a trailing slash (/Users/, which Microsoft's SCIM validator sends) with a
+// 404 and a path it cleans itself (//Users, /./Users, /scim/v2) with a redirect, and
+// identity providers follow neither: they report a failed request. Here such paths are
+// served as their clean form. Paths that clean to something outside Prefix are not SCIM
+// requests and are left to the mux.
+func cleanSCIMPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		escaped := r.URL.EscapedPath()
+		// path.Clean works on the escaped form so that an encoded slash (%2F) stays part
+		// of its segment; it allocates nothing for a path that is already clean, as nearly
+		// every request's is.
+		clean := escaped
+		if !strings.HasPrefix(clean, "/") {
+			clean = "/" + clean
+		}
+		clean = path.Clean(clean)
+		if clean != Prefix && !strings.HasPrefix(clean, Prefix+"/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if clean == Prefix {
+			clean = Prefix + "/" // the root's route, GET /scim/v2/{$}
+		}
+		if clean == escaped {
+			next.ServeHTTP(w, r)
+			return
+		}
+		unescaped, err := url.PathUnescape(clean)
+		if err != nil {
+			// Cleaning only removes segments and slashes, so it cannot break an escape
+			// that the server already decoded; keep the request as it came if it did.
+			next.ServeHTTP(w, r)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = unescaped, ""
+		if u.EscapedPath() != clean {
+			u.RawPath = clean // keeps an escape the default encoding would change (%2F)
+		}
+		r2.URL = &u
+		next.ServeHTTP(w, r2)
+	})
+}
 
 // handlerFunc is a handler that returns its error; serve renders it in one place.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error

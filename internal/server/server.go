@@ -30,7 +30,8 @@ type Server struct {
 	// Service is the administrative service layer the management API runs on.
 	Service *service.Service
 	usage   *service.Usage
-	mux     *http.ServeMux
+	api     http.Handler
+	scim    http.Handler
 }
 
 // New builds the server over st.
@@ -52,13 +53,24 @@ func New(st store.Store, opts Options) *Server {
 	if scimOpts.Logger == nil {
 		scimOpts.Logger = opts.Logger
 	}
-	mux := http.NewServeMux()
-	mux.Handle(api.Prefix+"/", api.New(svc, api.Options{Logger: opts.Logger, Usage: usage}))
-	mux.Handle("/", httpapi.New(st, scimOpts))
-	return &Server{Service: svc, usage: usage, mux: mux}
+	return &Server{
+		Service: svc, usage: usage,
+		api:  api.New(svc, api.Options{Logger: opts.Logger, Usage: usage}),
+		scim: httpapi.New(st, scimOpts),
+	}
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP sends /api/v1 to the management API and everything else to SCIM. It is a
+// prefix test rather than a ServeMux: a ServeMux would answer an unclean SCIM path
+// ("/scim/v2//Users", which identity providers send) with a redirect before the SCIM
+// handler could clean it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p == api.Prefix || strings.HasPrefix(p, api.Prefix+"/") {
+		s.api.ServeHTTP(w, r)
+		return
+	}
+	s.scim.ServeHTTP(w, r)
+}
 
 // Close writes what is buffered (last-used times); call it once requests have stopped.
 func (s *Server) Close(ctx context.Context) error { return s.usage.Flush(ctx) }

@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,15 +45,77 @@ func Backends(t testing.TB) []Backend {
 	return []Backend{{Name: "sqlite", Open: OpenSQLite}, {Name: "postgres", Open: OpenPostgres}}
 }
 
+// postgresHint is how to enable the PostgreSQL tests, said wherever they skip.
+const postgresHint = "set " + PostgresEnv + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them"
+
+// skippedPostgres counts the tests of this test binary that PostgresURL skipped, for Main.
+var skippedPostgres atomic.Int64
+
 // PostgresURL returns the test server's URL, or skips the test with a message naming the
 // variable that enables it.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
-		t.Skip("PostgreSQL tests skipped: set " + PostgresEnv + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run them")
+		skippedPostgres.Add(1)
+		t.Skip("PostgreSQL tests skipped: " + postgresHint)
 	}
 	return base
+}
+
+// Main runs the tests of a package that has PostgreSQL tests, from its TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+//
+// and then, if some were skipped, says so in one line: a run that looks green while half
+// of it did not run should not need -v to be noticed. go test shows nothing of a passing
+// package but its "ok" line unless run with -v, so without -v the line goes to the
+// terminal go test runs in (/dev/tty) when there is one; with -v, or without a terminal
+// (CI, which sets SCIMD_TEST_POSTGRES anyway), it goes to stderr.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if n := skippedPostgres.Load(); n > 0 {
+		w, done := summaryOutput(testing.Verbose(), openTTY)
+		fmt.Fprintln(w, skipSummary(callerPackage(), n))
+		done()
+	}
+	return code
+}
+
+// skipSummary is Main's line.
+func skipSummary(pkg string, n int64) string {
+	tests := "tests"
+	if n == 1 {
+		tests = "test"
+	}
+	return fmt.Sprintf("%s: %d PostgreSQL %s skipped: %s", pkg, n, tests, postgresHint)
+}
+
+// callerPackage is the import path of the package whose TestMain called Main, as go test
+// names it on its "ok" line.
+func callerPackage() string {
+	pc, _, _, ok := runtime.Caller(2)
+	if !ok {
+		return "?"
+	}
+	name := runtime.FuncForPC(pc).Name() // e.g. github.com/scimd/scimd/internal/httpapi_test.TestMain
+	slash := strings.LastIndex(name, "/")
+	if dot := strings.Index(name[slash+1:], "."); dot >= 0 {
+		name = name[:slash+1+dot]
+	}
+	return strings.TrimSuffix(name, "_test")
+}
+
+func openTTY() (io.WriteCloser, error) { return os.OpenFile("/dev/tty", os.O_WRONLY, 0) }
+
+// summaryOutput chooses where Main's line goes, and returns what to call when written.
+func summaryOutput(verbose bool, tty func() (io.WriteCloser, error)) (io.Writer, func()) {
+	if !verbose {
+		if f, err := tty(); err == nil {
+			return f, func() { f.Close() }
+		}
+	}
+	return os.Stderr, func() {}
 }
 
 // NewPostgresSchema creates an empty schema for one test in the test database and
