@@ -40,6 +40,7 @@ const usage = `scimd: a SCIM 2.0 provisioning server
 usage:
   scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host] [--schemas FILE]
                [--filter-max-bytes 8192] [--filter-max-depth 32] [--filter-max-nodes 256]
+               [--read-timeout 60s] [--write-timeout 60s]
   scimd tenant create NAME | tenant list
   scimd credential create --tenant NAME | credential list [--tenant NAME] | credential revoke ID
   scimd user list --tenant NAME [--role ROLE]
@@ -156,6 +157,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 	fs.IntVar(&limits.MaxLength, "filter-max-bytes", scim.DefaultFilterLimits.MaxLength, "longest filter accepted, in bytes")
 	fs.IntVar(&limits.MaxDepth, "filter-max-depth", scim.DefaultFilterLimits.MaxDepth, "deepest nesting of a filter accepted")
 	fs.IntVar(&limits.MaxNodes, "filter-max-nodes", scim.DefaultFilterLimits.MaxNodes, "most comparisons and operators in a filter accepted")
+	readTimeout := fs.Duration("read-timeout", 60*time.Second, "longest time to read a request, body included")
+	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "longest time to answer a request, from the end of its headers to the last byte of the response")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -189,8 +192,11 @@ func serve(ctx context.Context, args []string, env Env) error {
 	srv := &http.Server{
 		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits}),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadTimeout:       *readTimeout,
+		// A client that stops reading is cut after WriteTimeout; it holds no database
+		// connection meanwhile (see sqlstore.GroupMembers).
+		WriteTimeout: *writeTimeout,
+		IdleTimeout:  120 * time.Second,
 	}
 	logger.Info("serving SCIM", "addr", ln.Addr().String(), "db", c.db)
 	if env.Ready != nil {

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/internal/credential"
+	"github.com/scimd/scimd/internal/storetest"
+)
+
+// TestServeWriteTimeout: a client that asks for a large group and stops reading is cut
+// after --write-timeout, so it neither keeps its request open nor stretches a shutdown to
+// the full shutdown deadline (30 s).
+func TestServeWriteTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 20,000 users")
+	}
+	db := tempDB(t)
+	st := openTestStore(t, db)
+	ctx := context.Background()
+	tn, err := st.CreateTenant(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := credential.New(tn.ID, time.Now().UTC())
+	if err := st.CreateCredential(ctx, issued.Credential); err != nil {
+		t.Fatal(err)
+	}
+	ids := storetest.SeedUsers(t, st, tn.ID, 20000)
+	g, err := st.CreateGroup(ctx, tn.ID, map[string]any{"displayName": "everyone"}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	s := startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--write-timeout", "1s"}, nil)
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+	}}
+	conn, err := d.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /scim/v2/Groups/%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", g.ID, s.addr, issued.Bearer)
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	s.stop(t)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("shutdown took %v with a client that does not read; --write-timeout is 1s", took)
+	}
+}
