@@ -19,6 +19,9 @@ func (s *Server) respondGroup(w http.ResponseWriter, r *http.Request, status int
 // memberIDs takes the user ids out of a normalized "members" value.
 func memberIDs(v any) ([]string, error) {
 	list, _ := v.([]any)
+	if len(list) > scim.MaxMembers {
+		return nil, scim.InvalidValue("\"members\" has %d values; at most %d are accepted in one request", len(list), scim.MaxMembers)
+	}
 	ids := make([]string, 0, len(list))
 	for i, item := range list {
 		m, _ := item.(map[string]any)

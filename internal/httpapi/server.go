@@ -223,11 +223,27 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (map[string]an
 			return nil, scim.Status(http.StatusUnsupportedMediaType, "Content-Type %q is not supported: use application/scim+json", ct)
 		}
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	data, err := readAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), r.ContentLength, s.opts.MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
-	return scim.DecodeJSON(data)
+	return scim.DecodeBody(data)
+}
+
+// readAll reads a body into one buffer of its declared length when it has one (io.ReadAll
+// grows its buffer by copying, about three times the body's size for a large one).
+func readAll(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength < 0 || contentLength > limit {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, contentLength)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return buf, nil
 }
 
 // baseURL is the absolute URL of the SCIM root for this request.

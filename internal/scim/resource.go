@@ -137,6 +137,9 @@ func NormalizeResource(rt *ResourceType, body map[string]any, serverManaged ...s
 	if err := CheckRequired(rt, out); err != nil {
 		return nil, nil, err
 	}
+	if err := CheckLimits(out); err != nil {
+		return nil, nil, err
+	}
 	return out, managed, nil
 }
 

@@ -122,6 +122,9 @@ func (s *Store) Credentials(ctx context.Context, tenantID string) ([]store.Crede
 }
 
 func (s *Store) Credential(ctx context.Context, id string) (store.Credential, error) {
+	if !plausibleID(id) {
+		return store.Credential{}, fmt.Errorf("credential %q: %w", id, store.ErrNotFound)
+	}
 	c, err := scanCredential(s.readRunner(ctx, nil).queryRow("SELECT "+credentialColumns+" WHERE c.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("credential %q: %w", id, store.ErrNotFound)
@@ -133,6 +136,9 @@ func (s *Store) Credential(ctx context.Context, id string) (store.Credential, er
 }
 
 func (s *Store) RevokeCredential(ctx context.Context, id string) error {
+	if !plausibleID(id) {
+		return fmt.Errorf("revoke credential %q: %w", id, store.ErrNotFound)
+	}
 	err := s.inWrite(ctx, func(r runner) error {
 		res, err := r.exec("UPDATE credentials SET revoked = ? WHERE id = ? AND revoked IS NULL", s.now().UnixNano(), id)
 		if err != nil {

@@ -93,6 +93,9 @@ func (s *Store) getGroup(r runner, tenantID, id string, forUpdate bool) (int64, 
 	if forUpdate {
 		q += s.d.ForUpdate()
 	}
+	if !plausibleID(id) {
+		return 0, nil, scim.NotFound("group %q not found", id)
+	}
 	seq, g, err := scanGroup(r.queryRow(q, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, scim.NotFound("group %q not found", id)
@@ -248,9 +251,14 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 		chunk := ids[start:min(start+chunkSize, len(ids))]
 		args := []any{tenantID}
 		for _, id := range chunk {
-			args = append(args, id)
+			if plausibleID(id) { // the others are no user's, and PostgreSQL refuses some
+				args = append(args, id)
+			}
 		}
-		q := "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN (" + placeholders(len(chunk)) + ")"
+		if len(args) == 1 {
+			continue
+		}
+		q := "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN (" + placeholders(len(args)-1) + ")"
 		rows, err := r.query(q, args...)
 		if err != nil {
 			return nil, err
