@@ -9,9 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/scim"
@@ -58,6 +61,37 @@ type Server struct {
 	// tenantTypes those of tenants with, by tenant name.
 	defaultTypes *resourceTypes
 	tenantTypes  map[string]*resourceTypes
+	// clientFailures counts requests the client did not complete (see clientFailure).
+	clientFailures atomic.Int64
+}
+
+// ClientFailures is how many requests failed by their client's doing since the server
+// started: a body that could not be read (bad framing, a disconnect, the read timeout) or
+// a response the client stopped receiving. They are logged at INFO, not as errors.
+func (s *Server) ClientFailures() int64 { return s.clientFailures.Load() }
+
+// clientFailure is a request its client did not complete. status is the answer, when the
+// client may still be listening; 0 when the response had already begun.
+type clientFailure struct {
+	status int
+	err    error
+}
+
+func (e *clientFailure) Error() string { return "client failure: " + e.err.Error() }
+func (e *clientFailure) Unwrap() error { return e.err }
+
+// bodyReadFailure classifies an error reading a request body: the read timeout is 408,
+// anything else (malformed chunked framing, a body cut short by a disconnect) 400.
+func bodyReadFailure(err error) error {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+		return &clientFailure{status: http.StatusRequestTimeout, err: err}
+	}
+	return &clientFailure{status: http.StatusBadRequest, err: err}
 }
 
 // New builds the API over a store.
@@ -174,6 +208,19 @@ func (s *Server) authenticate(r *http.Request) (store.Credential, error) {
 
 // renderError writes the RFC 7644 §3.12 error envelope.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	var cf *clientFailure
+	if errors.As(err, &cf) {
+		s.clientFailures.Add(1)
+		s.log.Info("client did not complete the request", "method", r.Method, "path", r.URL.Path, "err", cf.err)
+		if cf.status == 0 {
+			return
+		}
+		if cf.status == http.StatusRequestTimeout {
+			err = scim.Status(cf.status, "the request body did not arrive within the server's read timeout")
+		} else {
+			err = scim.InvalidSyntax("the request body could not be read: %v", cf.err)
+		}
+	}
 	e, ok := scim.AsError(err)
 	switch {
 	case ok:
@@ -225,7 +272,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (map[string]an
 	}
 	data, err := readAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), r.ContentLength, s.opts.MaxBodyBytes)
 	if err != nil {
-		return nil, err
+		return nil, bodyReadFailure(err)
 	}
 	return scim.DecodeBody(data)
 }
