@@ -331,6 +331,11 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 			return false, err
 		}
 		added, err := changeMembers(r, tenantID, groupSeq, add, true)
+		if s.d.IsForeignKeyViolation(err) {
+			// A user found above was deleted by a transaction that committed since (read
+			// committed): the answer is the one that order gives when run serially.
+			return false, scim.InvalidValue("a member named in the request is not a user of this tenant: it was deleted while the request ran")
+		}
 		if err != nil {
 			return false, err
 		}

@@ -35,6 +35,8 @@ type Dialect interface {
 	ForUpdate() string
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation(err error) bool
+	// IsForeignKeyViolation reports whether err is a foreign-key violation.
+	IsForeignKeyViolation(err error) bool
 	// PrimaryValue is an expression for the sub-attribute sub ("" for a multi-valued
 	// attribute of simple values) of the element of the array at path whose "primary" is
 	// true, or else of its first element, typed as JSONValue types it.
