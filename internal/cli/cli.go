@@ -40,7 +40,8 @@ const usage = `scimd: a SCIM 2.0 provisioning server
 usage:
   scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host] [--schemas FILE]
                [--filter-max-bytes 8192] [--filter-max-depth 32] [--filter-max-nodes 256]
-               [--read-timeout 60s] [--write-timeout 60s]
+               [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
+               [--max-body-bytes-in-flight 2097152] [--max-in-flight 256]
   scimd tenant create NAME | tenant list
   scimd credential create --tenant NAME | credential list [--tenant NAME] | credential revoke ID
   scimd user list --tenant NAME [--role ROLE]
@@ -159,6 +160,9 @@ func serve(ctx context.Context, args []string, env Env) error {
 	fs.IntVar(&limits.MaxNodes, "filter-max-nodes", scim.DefaultFilterLimits.MaxNodes, "most comparisons and operators in a filter accepted")
 	readTimeout := fs.Duration("read-timeout", 60*time.Second, "longest time to read a request, body included")
 	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "longest time to answer a request, from the end of its headers to the last byte of the response")
+	maxBody := fs.Int64("max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest request body accepted (413 above)")
+	maxBodyInFlight := fs.Int64("max-body-bytes-in-flight", httpapi.DefaultMaxBodyBytesInFlight, "most bytes of request bodies handled at once; others wait their turn")
+	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -190,7 +194,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits}),
+		Handler: httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
+			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       *readTimeout,
 		// A client that stops reading is cut after WriteTimeout; it holds no database

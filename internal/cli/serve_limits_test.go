@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/internal/credential"
+	"github.com/scimd/scimd/internal/scimclient"
 	"github.com/scimd/scimd/internal/storetest"
 )
 
@@ -52,5 +55,17 @@ func TestServeWriteTimeout(t *testing.T) {
 	s.stop(t)
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("shutdown took %v with a client that does not read; --write-timeout is 1s", took)
+	}
+}
+
+// TestServeMaxBodyBytes: SCIMD_MAX_BODY_BYTES (--max-body-bytes) caps a request body: a
+// larger one is 413 with a SCIM error naming the limit.
+func TestServeMaxBodyBytes(t *testing.T) {
+	s := startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", tempDB(t)}, map[string]string{"SCIMD_MAX_BODY_BYTES": "1000"})
+	c := scimclient.New("http://"+s.addr+"/scim/v2", printedSecrets(t, s.stdout.String())["Bearer token"])
+	call(t, c, "POST", "/Users", map[string]any{"userName": "small"}, http.StatusCreated)
+	e := call(t, c, "POST", "/Users", map[string]any{"userName": "big", "title": strings.Repeat("x", 1000)}, http.StatusRequestEntityTooLarge)
+	if d, _ := e["detail"].(string); !strings.Contains(d, "1000") {
+		t.Fatalf("413 detail %q does not name the limit", d)
 	}
 }

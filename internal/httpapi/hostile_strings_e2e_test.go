@@ -89,12 +89,14 @@ func TestHostileStrings(t *testing.T) {
 			{userBody("c", map[string]any{"displayName": long(scim.MaxIdentifierBytes + 2)}), "displayName"},
 			{userBody("c", map[string]any{"emails": []any{map[string]any{"value": long(4000) + "@example.com"}}}), "emails[0].value"},
 			{userBody("c", map[string]any{"title": long(scim.MaxStringBytes + 2)}), "title"},
-			{userBody("c", map[string]any{"name": map[string]any{"givenName": long(4 << 20)}}), "name.givenName"},
+			{userBody("c", map[string]any{"name": map[string]any{"givenName": long(100 << 10)}}), "name.givenName"},
 			{userBody("c", map[string]any{scim.EnterpriseUserSchema: map[string]any{"department": long(scim.MaxStringBytes + 2)}}), "department"},
 		} {
 			expectErrorNaming(t, do(t, c, http.MethodPost, "/Users", tc.body), 400, scim.ErrInvalidValue, tc.attr)
 			expectErrorNaming(t, do(t, c, http.MethodPut, "/Users/"+uid, tc.body), 400, scim.ErrInvalidValue, tc.attr)
 		}
+		// A 4 MiB userName (stored by SQLite before) is over the body limit.
+		expectError(t, do(t, c, http.MethodPost, "/Users", userBody(long(4<<20), nil)), http.StatusRequestEntityTooLarge, "")
 		expectErrorNaming(t, do(t, c, http.MethodPatch, "/Users/"+uid, map[string]any{"schemas": []string{scim.PatchOpSchema},
 			"Operations": []any{map[string]any{"op": "replace", "path": "userName", "value": long(2700)}}}), 400, scim.ErrInvalidValue, "userName")
 		expectErrorNaming(t, do(t, c, http.MethodPost, "/Groups", map[string]any{"displayName": long(2700)}), 400, scim.ErrInvalidValue, "displayName")

@@ -34,9 +34,16 @@ type Options struct {
 	BaseURL string
 	// MaxResults caps a page (RFC 7644 §3.4.2.4 "count"); advertised as filter.maxResults.
 	MaxResults int
-	// MaxBodyBytes caps a request body.
+	// MaxBodyBytes caps a request body (default 1 MiB): a larger one is 413.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// MaxBodyBytesInFlight caps the bytes of request bodies handled at once (default
+	// 2 MiB); a request whose body does not fit waits for its turn before its body is
+	// read. It bounds the memory of decoded bodies.
+	MaxBodyBytesInFlight int64
+	// MaxInFlight caps the requests handled at once (0: no cap); one over it is 503 with
+	// Retry-After.
+	MaxInFlight int
+	Logger      *slog.Logger
 	// FilterLimits bound a filter's length, depth and number of nodes (zero fields take
 	// scim.DefaultFilterLimits); a filter over them is 400 invalidFilter.
 	FilterLimits scim.FilterLimits
@@ -50,6 +57,12 @@ type Options struct {
 	MaxBulkPayloadBytes int64
 }
 
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes         = 1 << 20
+	DefaultMaxBodyBytesInFlight = 2 << 20
+)
+
 // Server is the SCIM HTTP API.
 type Server struct {
 	store   store.Store
@@ -61,6 +74,9 @@ type Server struct {
 	// tenantTypes those of tenants with, by tenant name.
 	defaultTypes *resourceTypes
 	tenantTypes  map[string]*resourceTypes
+	bodies       *byteBudget
+	inFlight     chan struct{}
+	overloaded   atomic.Int64
 	// clientFailures counts requests the client did not complete (see clientFailure).
 	clientFailures atomic.Int64
 }
@@ -100,7 +116,10 @@ func New(st store.Store, opts Options) *Server {
 		opts.MaxResults = 1000
 	}
 	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 32 << 20
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxBodyBytesInFlight <= 0 {
+		opts.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight
 	}
 	if opts.MaxBulkOperations <= 0 {
 		opts.MaxBulkOperations = 1000
@@ -115,7 +134,10 @@ func New(st store.Store, opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	s := &Server{store: st, opts: opts, log: opts.Logger}
+	s := &Server{store: st, opts: opts, log: opts.Logger, bodies: newByteBudget(opts.MaxBodyBytesInFlight)}
+	if opts.MaxInFlight > 0 {
+		s.inFlight = make(chan struct{}, opts.MaxInFlight)
+	}
 	s.buildTypes(opts.Extensions)
 	mux := http.NewServeMux()
 	route := func(pattern string, h handlerFunc) {
@@ -149,7 +171,7 @@ func New(st store.Store, opts Options) *Server {
 	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
 	})
-	s.handler = mux
+	s.handler = s.limited(mux)
 	return s
 }
 
@@ -269,6 +291,16 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (map[string]an
 		if err != nil || (mt != "application/scim+json" && mt != "application/json") {
 			return nil, scim.Status(http.StatusUnsupportedMediaType, "Content-Type %q is not supported: use application/scim+json", ct)
 		}
+	}
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		return nil, &http.MaxBytesError{Limit: s.opts.MaxBodyBytes}
+	}
+	declared := r.ContentLength
+	if declared < 0 || declared > s.opts.MaxBodyBytes {
+		declared = s.opts.MaxBodyBytes
+	}
+	if err := s.holdBody(r, declared); err != nil {
+		return nil, err
 	}
 	data, err := readAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), r.ContentLength, s.opts.MaxBodyBytes)
 	if err != nil {

@@ -25,6 +25,14 @@ const (
 	MaxMembers = 100000
 )
 
+// valuesCap is how many values the multi-valued attribute a may be given at once.
+func valuesCap(a *Attribute) int {
+	if a.Name == "members" {
+		return MaxMembers
+	}
+	return MaxValues
+}
+
 // identifiers are the attributes (in their canonical names) under MaxIdentifierBytes.
 var identifiers = map[string]bool{"userName": true, "displayName": true, "externalId": true, "emails.value": true}
 

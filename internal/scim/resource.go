@@ -221,6 +221,11 @@ func NormalizeValue(a *Attribute, raw any, where string) (any, error) {
 			// member or a manager as a lone object); take it as a one-element list.
 			list = []any{raw}
 		}
+		// Refused before the values are copied: a body of tiny objects costs far more
+		// decoded than its size, and normalizing them would double that.
+		if limit := valuesCap(a); len(list) > limit {
+			return nil, InvalidValue("%q has %d values; at most %d are accepted", where, len(list), limit)
+		}
 		out := make([]any, 0, len(list))
 		primaries := 0
 		for i, item := range list {
