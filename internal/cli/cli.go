@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
@@ -41,7 +42,7 @@ usage:
   scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host] [--schemas FILE]
                [--filter-max-bytes 8192] [--filter-max-depth 32] [--filter-max-nodes 256]
                [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
-               [--max-body-bytes-in-flight 2097152] [--max-in-flight 256]
+               [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
   scimd tenant create NAME | tenant list
   scimd credential create --tenant NAME | credential list [--tenant NAME] | credential revoke ID
   scimd user list --tenant NAME [--role ROLE]
@@ -162,6 +163,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "longest time to answer a request, from the end of its headers to the last byte of the response")
 	maxBody := fs.Int64("max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest request body accepted (413 above)")
 	maxBodyInFlight := fs.Int64("max-body-bytes-in-flight", httpapi.DefaultMaxBodyBytesInFlight, "most bytes of request bodies handled at once; others wait their turn")
+	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
 	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
@@ -174,6 +176,16 @@ func serve(ctx context.Context, args []string, env Env) error {
 		}
 		if exts, err = scim.ParseSchemaFile(data); err != nil {
 			return fmt.Errorf("%s: %w", *schemaFile, err)
+		}
+	}
+	var dialects *compat.Config
+	if *compatFile != "" {
+		data, err := os.ReadFile(*compatFile)
+		if err != nil {
+			return fmt.Errorf("read compat file: %w", err)
+		}
+		if dialects, err = compat.Parse(data); err != nil {
+			return fmt.Errorf("%s: %w", *compatFile, err)
 		}
 	}
 	st, err := openStore(ctx, c.db)
@@ -195,7 +207,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 	srv := &http.Server{
 		Handler: httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
-			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight}),
+			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       *readTimeout,
 		// A client that stops reading is cut after WriteTimeout; it holds no database

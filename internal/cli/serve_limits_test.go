@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,5 +70,22 @@ func TestServeMaxBodyBytes(t *testing.T) {
 	e := call(t, c, "POST", "/Users", map[string]any{"userName": "big", "title": strings.Repeat("x", 1000)}, http.StatusRequestEntityTooLarge)
 	if d, _ := e["detail"].(string); !strings.Contains(d, "1000") {
 		t.Fatalf("413 detail %q does not name the limit", d)
+	}
+}
+
+// TestServeCompatFile: --compat names the per-tenant dialect file; a misspelt switch
+// stops the server before it starts, naming the file.
+func TestServeCompatFile(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.json"), filepath.Join(dir, "bad.json")
+	os.WriteFile(good, []byte(`{"default":{"scim2ModelsNoPagination":true}}`), 0o600)
+	os.WriteFile(bad, []byte(`{"default":{"scim2ModelNoPagination":true}}`), 0o600)
+	if code := Main(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", tempDB(t), "--compat", bad}, Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: os.Getenv}); code == 0 {
+		t.Fatal("a misspelt switch was accepted")
+	}
+	s := startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", tempDB(t), "--compat", good}, nil)
+	c := scimclient.New("http://"+s.addr+"/scim/v2", printedSecrets(t, s.stdout.String())["Bearer token"])
+	if spc := call(t, c, "GET", "/ServiceProviderConfig", nil, http.StatusOK); spc["pagination"] != nil {
+		t.Fatalf("pagination advertised with the switch on: %v", spc)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
@@ -55,6 +56,9 @@ type Options struct {
 	// advertised as bulk.maxOperations and bulk.maxPayloadSize.
 	MaxBulkOperations   int
 	MaxBulkPayloadBytes int64
+
+	// Compat gives each tenant the client dialect switches it needs (serve --compat).
+	Compat *compat.Config
 }
 
 // Defaults of Options.
@@ -182,6 +186,13 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 type tenantKey struct{}
 
+type tenantNameKey struct{}
+
+func tenantNameOf(ctx context.Context) string {
+	name, _ := ctx.Value(tenantNameKey{}).(string)
+	return name
+}
+
 func tenantOf(ctx context.Context) string {
 	id, _ := ctx.Value(tenantKey{}).(string)
 	return id
@@ -194,6 +205,7 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 		if err == nil {
 			ctx := context.WithValue(r.Context(), tenantKey{}, c.TenantID)
 			ctx = context.WithValue(ctx, typesKey{}, s.typesFor(c.TenantName))
+			ctx = context.WithValue(ctx, tenantNameKey{}, c.TenantName)
 			err = h(w, r.WithContext(ctx))
 		}
 		if err != nil {
