@@ -43,6 +43,7 @@ usage:
                [--filter-max-bytes 8192] [--filter-max-depth 32] [--filter-max-nodes 256]
                [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
                [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
+               [--query-timeout 10s] [--expensive-reads-per-tenant 2]
   scimd tenant create NAME | tenant list
   scimd credential create --tenant NAME | credential list [--tenant NAME] | credential revoke ID
   scimd user list --tenant NAME [--role ROLE]
@@ -163,6 +164,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "longest time to answer a request, from the end of its headers to the last byte of the response")
 	maxBody := fs.Int64("max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest request body accepted (413 above)")
 	maxBodyInFlight := fs.Int64("max-body-bytes-in-flight", httpapi.DefaultMaxBodyBytesInFlight, "most bytes of request bodies handled at once; others wait their turn")
+	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "longest database work of one list; a list over it is 400 tooMany (0: no limit)")
+	expensiveReads := fs.Int("expensive-reads-per-tenant", 2, "most sorted lists of one tenant run at once; others wait their turn")
 	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
 	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
 	if _, err := parse(fs, args, env); err != nil {
@@ -207,7 +210,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 	srv := &http.Server{
 		Handler: httpapi.New(st, httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
-			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects}),
+			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
+			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       *readTimeout,
 		// A client that stops reading is cut after WriteTimeout; it holds no database

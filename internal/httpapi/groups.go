@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -75,7 +76,11 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.store.ListGroups(r.Context(), tenantOf(r.Context()), q)
+	var page store.Page[*store.Group]
+	err = s.boundedRead(r, q, func(ctx context.Context) (err error) {
+		page, err = s.store.ListGroups(ctx, tenantOf(ctx), q)
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
 
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
 )
 
 // byteBudget is a weighted semaphore, first come first served: it bounds the bytes of
@@ -132,3 +134,53 @@ const retryAfterSeconds = 1
 
 // Overloaded is how many requests were refused with 503 for MaxInFlight.
 func (s *Server) Overloaded() int64 { return s.overloaded.Load() }
+
+// tenantSlots bounds each tenant's concurrent expensive reads: a tenant's sorted lists
+// (sorting may read every one of its resources) wait for one of its slots, so that they
+// cannot take every database connection and every core from the other tenants.
+type tenantSlots struct {
+	mu    sync.Mutex
+	n     int
+	slots map[string]chan struct{}
+}
+
+func (t *tenantSlots) acquire(ctx context.Context, tenantID string) (func(), error) {
+	t.mu.Lock()
+	ch := t.slots[tenantID]
+	if ch == nil {
+		ch = make(chan struct{}, t.n)
+		t.slots[tenantID] = ch
+	}
+	t.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// boundedRead runs a list's read: under the query time limit (a query over it is 400
+// tooMany, RFC 7644 §3.12: "The specified filter yields many more results than the server
+// is willing to calculate or process"), and, when it sorts, in one of the tenant's slots
+// for expensive reads.
+func (s *Server) boundedRead(r *http.Request, q store.ListQuery, read func(ctx context.Context) error) error {
+	ctx := r.Context()
+	if q.SortBy != nil && s.expensive != nil {
+		release, err := s.expensive.acquire(ctx, tenantOf(ctx))
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	if s.opts.QueryTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.QueryTimeout)
+		defer cancel()
+	}
+	err := read(ctx)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
+		return scim.BadRequest(scim.ErrTooMany, "the query did not finish within the server's query time limit (%s): narrow the filter, or sort by an indexed attribute (userName, displayName, externalId, meta.created)", s.opts.QueryTimeout)
+	}
+	return err
+}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/credential"
@@ -57,6 +58,13 @@ type Options struct {
 	MaxBulkOperations   int
 	MaxBulkPayloadBytes int64
 
+	// QueryTimeout bounds a list's database work (0: no bound); a list over it is 400
+	// tooMany.
+	QueryTimeout time.Duration
+	// ExpensiveReadsPerTenant bounds one tenant's sorted lists run at once (default 2);
+	// the others wait for their turn.
+	ExpensiveReadsPerTenant int
+
 	// Compat gives each tenant the client dialect switches it needs (serve --compat).
 	Compat *compat.Config
 }
@@ -79,6 +87,7 @@ type Server struct {
 	defaultTypes *resourceTypes
 	tenantTypes  map[string]*resourceTypes
 	bodies       *byteBudget
+	expensive    *tenantSlots
 	inFlight     chan struct{}
 	overloaded   atomic.Int64
 	// clientFailures counts requests the client did not complete (see clientFailure).
@@ -139,6 +148,11 @@ func New(st store.Store, opts Options) *Server {
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	s := &Server{store: st, opts: opts, log: opts.Logger, bodies: newByteBudget(opts.MaxBodyBytesInFlight)}
+	if opts.ExpensiveReadsPerTenant <= 0 {
+		opts.ExpensiveReadsPerTenant = 2
+		s.opts.ExpensiveReadsPerTenant = 2
+	}
+	s.expensive = &tenantSlots{n: opts.ExpensiveReadsPerTenant, slots: map[string]chan struct{}{}}
 	if opts.MaxInFlight > 0 {
 		s.inFlight = make(chan struct{}, opts.MaxInFlight)
 	}
