@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
@@ -63,6 +64,9 @@ const usage = `scimd: a SCIM 2.0 provisioning server
 usage:
   scimd [serve] [--addr :8080] [--db scimd.db] [--base-url https://host] [--schemas FILE]
                [--filter-max-bytes 8192] [--filter-max-depth 32] [--filter-max-nodes 256]
+               [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
+               [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
+               [--query-timeout 10s] [--expensive-reads-per-tenant 2]
   scimd tenant create NAME | tenant list
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
                    | credential revoke ID
@@ -231,6 +235,14 @@ func serve(ctx context.Context, args []string, env Env) error {
 	fs.IntVar(&limits.MaxLength, "filter-max-bytes", scim.DefaultFilterLimits.MaxLength, "longest filter accepted, in bytes")
 	fs.IntVar(&limits.MaxDepth, "filter-max-depth", scim.DefaultFilterLimits.MaxDepth, "deepest nesting of a filter accepted")
 	fs.IntVar(&limits.MaxNodes, "filter-max-nodes", scim.DefaultFilterLimits.MaxNodes, "most comparisons and operators in a filter accepted")
+	readTimeout := fs.Duration("read-timeout", 60*time.Second, "longest time to read a request, body included")
+	writeTimeout := fs.Duration("write-timeout", 60*time.Second, "longest time to answer a request, from the end of its headers to the last byte of the response")
+	maxBody := fs.Int64("max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest request body accepted (413 above)")
+	maxBodyInFlight := fs.Int64("max-body-bytes-in-flight", httpapi.DefaultMaxBodyBytesInFlight, "most bytes of request bodies handled at once; others wait their turn")
+	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "longest database work of one list; a list over it is 400 tooMany (0: no limit)")
+	expensiveReads := fs.Int("expensive-reads-per-tenant", 2, "most sorted lists of one tenant run at once; others wait their turn")
+	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
+	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -247,6 +259,16 @@ func serve(ctx context.Context, args []string, env Env) error {
 		}
 		if exts, err = scim.ParseSchemaFile(data); err != nil {
 			return fmt.Errorf("%s: %w", *schemaFile, err)
+		}
+	}
+	var dialects *compat.Config
+	if *compatFile != "" {
+		data, err := os.ReadFile(*compatFile)
+		if err != nil {
+			return fmt.Errorf("read compat file: %w", err)
+		}
+		if dialects, err = compat.Parse(data); err != nil {
+			return fmt.Errorf("%s: %w", *compatFile, err)
 		}
 	}
 	st, err := openStore(ctx, c.db)
@@ -267,12 +289,17 @@ func serve(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	handler := server.New(st, server.Options{Logger: logger,
-		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits}})
+		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
+			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
+			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads}})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadTimeout:       *readTimeout,
+		// A client that stops reading is cut after WriteTimeout; it holds no database
+		// connection meanwhile (see sqlstore.GroupMembers).
+		WriteTimeout: *writeTimeout,
+		IdleTimeout:  120 * time.Second,
 	}
 	logger.Info("serving SCIM", "addr", ln.Addr().String(), "db", c.db)
 	if env.Ready != nil {

@@ -151,3 +151,54 @@ func pageAll(b *testing.B, c *scimclient.Client, prefix string, total int) {
 	}
 	reportRate(b, seen, "resources/s")
 }
+
+// BenchmarkConcurrentMemberAdds: 8 clients PATCH one group of 5,000 members at once, each
+// PATCH adding 100 members of its own (issue 18 defect 9), and reports members added per
+// second.
+//
+//	go test ./internal/httpapi -run '^$' -bench ConcurrentMemberAdds -benchtime 1x
+func BenchmarkConcurrentMemberAdds(b *testing.B) {
+	const base, clients, perPatch, patches = 5000, 8, 100, 10
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			srv, tn, c := benchServerOn(b, be)
+			ids := seedUsers(b, srv.Store, tn.ID, base+clients*perPatch*patches)
+			b.ResetTimer()
+			var added int64
+			var elapsed time.Duration
+			for n := 0; n < b.N; n++ {
+				b.StopTimer()
+				g, err := srv.Store.CreateGroup(context.Background(), tn.ID, scim.Resource{"displayName": fmt.Sprintf("Concurrent%d", n)}, ids[:base])
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				done := make(chan struct{}, clients)
+				for w := 0; w < clients; w++ {
+					go func() {
+						defer func() { done <- struct{}{} }()
+						for p := 0; p < patches; p++ {
+							first := base + (w*patches+p)*perPatch
+							members := make([]any, 0, perPatch)
+							for _, id := range ids[first : first+perPatch] {
+								members = append(members, map[string]any{"value": id})
+							}
+							resp, err := c.Do(context.Background(), "PATCH", "/Groups/"+g.ID, patchBody(patchOp("add", "members", members)))
+							if err != nil || resp.Status != 204 {
+								b.Errorf("PATCH: %v %v", err, resp)
+								return
+							}
+						}
+					}()
+				}
+				for w := 0; w < clients; w++ {
+					<-done
+				}
+				elapsed += time.Since(start)
+				added += clients * perPatch * patches
+			}
+			b.ReportMetric(float64(added)/elapsed.Seconds(), "members/s")
+		})
+	}
+}

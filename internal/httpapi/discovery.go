@@ -10,7 +10,7 @@ import (
 // serviceProviderConfig states exactly what this server supports (RFC 7643 §5).
 func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
 	base := s.baseURL(r)
-	writeJSON(w, http.StatusOK, map[string]any{
+	spc := map[string]any{
 		"schemas":          []string{scim.ServiceProviderConfigSchema},
 		"documentationUri": "https://github.com/scimd/scimd",
 		"patch":            map[string]any{"supported": true},
@@ -29,7 +29,11 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 			{"type": "oauthbearertoken", "name": "Bearer token", "description": "The bearer token printed when the credential was created."},
 		},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": base + "/ServiceProviderConfig"},
-	})
+	}
+	if s.opts.Compat.For(tenantNameOf(r.Context())).Scim2ModelsNoPagination {
+		delete(spc, "pagination")
+	}
+	writeJSON(w, http.StatusOK, spc)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -19,6 +20,9 @@ func (s *Server) respondGroup(w http.ResponseWriter, r *http.Request, status int
 // memberIDs takes the user ids out of a normalized "members" value.
 func memberIDs(v any) ([]string, error) {
 	list, _ := v.([]any)
+	if len(list) > scim.MaxMembers {
+		return nil, scim.InvalidValue("\"members\" has %d values; at most %d are accepted in one request", len(list), scim.MaxMembers)
+	}
 	ids := make([]string, 0, len(list))
 	for i, item := range list {
 		m, _ := item.(map[string]any)
@@ -72,7 +76,11 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.store.ListGroups(r.Context(), tenantOf(r.Context()), q)
+	var page store.Page[*store.Group]
+	err = s.boundedRead(r, q, func(ctx context.Context) (err error) {
+		page, err = s.store.ListGroups(ctx, tenantOf(ctx), q)
+		return err
+	})
 	if err != nil {
 		return err
 	}

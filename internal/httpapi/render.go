@@ -193,12 +193,16 @@ func (s *Server) respondResource(w http.ResponseWriter, status int, location str
 	defer s.buffers.put(bw)
 	o := &objectWriter{w: bw}
 	if err := write(o); err != nil {
+		if ferr := bw.Flush(); ferr != nil {
+			// The write failed because the client stopped receiving (bufio keeps the error).
+			return &clientFailure{err: ferr}
+		}
 		return abortStream(err)
 	}
 	if o.err != nil {
 		return abortStream(o.err)
 	}
-	return bw.Flush()
+	return flushed(bw)
 }
 
 // listHeader is what a ListResponse says besides its resources.
@@ -241,7 +245,16 @@ func (s *Server) respondList(w http.ResponseWriter, h listHeader, each func(o *o
 	}
 	bw.WriteByte(']')
 	o.end()
-	return bw.Flush()
+	return flushed(bw)
+}
+
+// flushed sends what is buffered; a failure is the client's (it stopped reading, or went
+// away): the response has begun, so there is nothing more to send.
+func flushed(bw *bufio.Writer) error {
+	if err := bw.Flush(); err != nil {
+		return &clientFailure{err: err}
+	}
+	return nil
 }
 
 // abortStream handles a failure after the status line was sent: the connection is cut

@@ -9,11 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/scimd/scimd/internal/compat"
@@ -38,9 +41,16 @@ type Options struct {
 	BaseURL string
 	// MaxResults caps a page (RFC 7644 §3.4.2.4 "count"); advertised as filter.maxResults.
 	MaxResults int
-	// MaxBodyBytes caps a request body.
+	// MaxBodyBytes caps a request body (default 1 MiB): a larger one is 413.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// MaxBodyBytesInFlight caps the bytes of request bodies handled at once (default
+	// 2 MiB); a request whose body does not fit waits for its turn before its body is
+	// read. It bounds the memory of decoded bodies.
+	MaxBodyBytesInFlight int64
+	// MaxInFlight caps the requests handled at once (0: no cap); one over it is 503 with
+	// Retry-After.
+	MaxInFlight int
+	Logger      *slog.Logger
 	// FilterLimits bound a filter's length, depth and number of nodes (zero fields take
 	// scim.DefaultFilterLimits); a filter over them is 400 invalidFilter.
 	FilterLimits scim.FilterLimits
@@ -56,7 +66,23 @@ type Options struct {
 	// Usage, when set, records when each credential was last used and by which identity
 	// provider.
 	Usage *service.Usage
+
+	// QueryTimeout bounds a list's database work (0: no bound); a list over it is 400
+	// tooMany.
+	QueryTimeout time.Duration
+	// ExpensiveReadsPerTenant bounds one tenant's sorted lists run at once (default 2);
+	// the others wait for their turn.
+	ExpensiveReadsPerTenant int
+
+	// Compat gives each tenant the client dialect switches it needs (serve --compat).
+	Compat *compat.Config
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes         = 1 << 20
+	DefaultMaxBodyBytesInFlight = 2 << 20
+)
 
 // Server is the SCIM HTTP API.
 type Server struct {
@@ -69,6 +95,41 @@ type Server struct {
 	// tenantTypes those of tenants with, by tenant name.
 	defaultTypes *resourceTypes
 	tenantTypes  map[string]*resourceTypes
+	bodies       *byteBudget
+	expensive    *tenantSlots
+	inFlight     chan struct{}
+	overloaded   atomic.Int64
+	// clientFailures counts requests the client did not complete (see clientFailure).
+	clientFailures atomic.Int64
+}
+
+// ClientFailures is how many requests failed by their client's doing since the server
+// started: a body that could not be read (bad framing, a disconnect, the read timeout) or
+// a response the client stopped receiving. They are logged at INFO, not as errors.
+func (s *Server) ClientFailures() int64 { return s.clientFailures.Load() }
+
+// clientFailure is a request its client did not complete. status is the answer, when the
+// client may still be listening; 0 when the response had already begun.
+type clientFailure struct {
+	status int
+	err    error
+}
+
+func (e *clientFailure) Error() string { return "client failure: " + e.err.Error() }
+func (e *clientFailure) Unwrap() error { return e.err }
+
+// bodyReadFailure classifies an error reading a request body: the read timeout is 408,
+// anything else (malformed chunked framing, a body cut short by a disconnect) 400.
+func bodyReadFailure(err error) error {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+		return &clientFailure{status: http.StatusRequestTimeout, err: err}
+	}
+	return &clientFailure{status: http.StatusBadRequest, err: err}
 }
 
 // New builds the API over a store.
@@ -77,7 +138,10 @@ func New(st store.Store, opts Options) *Server {
 		opts.MaxResults = 1000
 	}
 	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 32 << 20
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxBodyBytesInFlight <= 0 {
+		opts.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight
 	}
 	if opts.MaxBulkOperations <= 0 {
 		opts.MaxBulkOperations = 1000
@@ -92,7 +156,15 @@ func New(st store.Store, opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	opts.BaseURL = NormalizeBaseURL(opts.BaseURL)
-	s := &Server{store: st, opts: opts, log: opts.Logger}
+	s := &Server{store: st, opts: opts, log: opts.Logger, bodies: newByteBudget(opts.MaxBodyBytesInFlight)}
+	if opts.ExpensiveReadsPerTenant <= 0 {
+		opts.ExpensiveReadsPerTenant = 2
+		s.opts.ExpensiveReadsPerTenant = 2
+	}
+	s.expensive = &tenantSlots{n: opts.ExpensiveReadsPerTenant, slots: map[string]chan struct{}{}}
+	if opts.MaxInFlight > 0 {
+		s.inFlight = make(chan struct{}, opts.MaxInFlight)
+	}
 	s.buildTypes(opts.Extensions)
 	mux := http.NewServeMux()
 	route := func(pattern string, h handlerFunc) {
@@ -126,7 +198,7 @@ func New(st store.Store, opts Options) *Server {
 	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
 	})
-	s.handler = cleanSCIMPath(mux)
+	s.handler = s.limited(cleanSCIMPath(mux))
 	return s
 }
 
@@ -197,6 +269,13 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 type tenantKey struct{}
 
+type tenantNameKey struct{}
+
+func tenantNameOf(ctx context.Context) string {
+	name, _ := ctx.Value(tenantNameKey{}).(string)
+	return name
+}
+
 func tenantOf(ctx context.Context) string {
 	id, _ := ctx.Value(tenantKey{}).(string)
 	return id
@@ -209,6 +288,7 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 		if err == nil {
 			ctx := context.WithValue(r.Context(), tenantKey{}, c.TenantID)
 			ctx = context.WithValue(ctx, typesKey{}, s.typesFor(c.TenantName))
+			ctx = context.WithValue(ctx, tenantNameKey{}, c.TenantName)
 			err = h(w, r.WithContext(ctx))
 		}
 		if err != nil {
@@ -247,6 +327,19 @@ func (s *Server) authenticate(r *http.Request) (store.Credential, error) {
 
 // renderError writes the RFC 7644 §3.12 error envelope.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	var cf *clientFailure
+	if errors.As(err, &cf) {
+		s.clientFailures.Add(1)
+		s.log.Info("client did not complete the request", "method", r.Method, "path", r.URL.Path, "err", cf.err)
+		if cf.status == 0 {
+			return
+		}
+		if cf.status == http.StatusRequestTimeout {
+			err = scim.Status(cf.status, "the request body did not arrive within the server's read timeout")
+		} else {
+			err = scim.InvalidSyntax("the request body could not be read: %v", cf.err)
+		}
+	}
 	e, ok := scim.AsError(err)
 	switch {
 	case ok:
@@ -296,11 +389,37 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (map[string]an
 			return nil, scim.Status(http.StatusUnsupportedMediaType, "Content-Type %q is not supported: use application/scim+json", ct)
 		}
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	if err != nil {
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		return nil, &http.MaxBytesError{Limit: s.opts.MaxBodyBytes}
+	}
+	declared := r.ContentLength
+	if declared < 0 || declared > s.opts.MaxBodyBytes {
+		declared = s.opts.MaxBodyBytes
+	}
+	if err := s.holdBody(r, declared); err != nil {
 		return nil, err
 	}
-	return scim.DecodeJSON(data)
+	data, err := readAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), r.ContentLength, s.opts.MaxBodyBytes)
+	if err != nil {
+		return nil, bodyReadFailure(err)
+	}
+	return scim.DecodeBody(data)
+}
+
+// readAll reads a body into one buffer of its declared length when it has one (io.ReadAll
+// grows its buffer by copying, about three times the body's size for a large one).
+func readAll(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength < 0 || contentLength > limit {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, contentLength)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return buf, nil
 }
 
 // baseURL is the absolute URL of the SCIM root for this request.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -88,7 +89,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	p := projectionOf(r, s.typesOf(r.Context()).users)
 	q.WithGroups = p.Includes("groups", s.typesOf(r.Context()).users.Schema.Attr("groups"))
 	q.RawDocs = !p.Explicit() && s.typesOf(r.Context()).usersDocRenderable
-	page, err := s.store.ListUsers(r.Context(), tenantOf(r.Context()), q)
+	var page store.Page[*store.User]
+	err = s.boundedRead(r, q, func(ctx context.Context) (err error) {
+		page, err = s.store.ListUsers(ctx, tenantOf(ctx), q)
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -193,6 +193,10 @@ func (l *lexer) lexString() (token, error) {
 			if err := json.Unmarshal([]byte(raw), &s); err != nil {
 				return token{}, &syntaxError{pos: start, msg: fmt.Sprintf("invalid string literal %s", quoteSnippet(raw))}
 			}
+			// encoding/json would turn invalid UTF-8 into U+FFFD; a NUL no store can hold.
+			if !utf8.ValidString(raw) || strings.ContainsRune(s, 0) {
+				return token{}, &syntaxError{pos: start, msg: "a string literal must be UTF-8 without NUL characters"}
+			}
 			l.off = i + 1
 			return token{kind: tokString, pos: start, text: raw, str: s}, nil
 		}

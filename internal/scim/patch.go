@@ -36,10 +36,11 @@ func ParsePatch(rt *ResourceType, body map[string]any) ([]PatchOperation, error)
 		return nil, err
 	}
 	var rawOps any
-	found := false
+	found, hasSchemas := false, false
 	for k, v := range body {
 		switch {
 		case strings.EqualFold(k, "schemas"):
+			hasSchemas = true
 			list, _ := v.([]any)
 			ok := false
 			for _, s := range list {
@@ -53,6 +54,12 @@ func ParsePatch(rt *ResourceType, body map[string]any) ([]PatchOperation, error)
 		case strings.EqualFold(k, "Operations"):
 			rawOps, found = v, true
 		}
+	}
+	// RFC 7644 §3.5.2: the body "MUST contain" the "schemas" attribute with the PatchOp URN;
+	// every identity provider in the field sends it, so a body without it (or with a
+	// misspelt key) is a client's mistake, reported rather than guessed at.
+	if !hasSchemas {
+		return nil, InvalidSyntax("a PATCH request needs \"schemas\" containing %q", PatchOpSchema)
 	}
 	if !found {
 		return nil, InvalidSyntax("a PATCH request needs an \"Operations\" array")
@@ -374,6 +381,9 @@ func ApplyPatch(rt *ResourceType, id string, res Resource, ops []PatchOperation)
 		}
 	}
 	if err := CheckRequired(rt, out); err != nil {
+		return nil, err
+	}
+	if err := CheckLimits(out); err != nil {
 		return nil, err
 	}
 	if err := checkPrimaries(rt, out); err != nil {

@@ -137,6 +137,9 @@ func NormalizeResource(rt *ResourceType, body map[string]any, serverManaged ...s
 	if err := CheckRequired(rt, out); err != nil {
 		return nil, nil, err
 	}
+	if err := CheckLimits(out); err != nil {
+		return nil, nil, err
+	}
 	return out, managed, nil
 }
 
@@ -217,6 +220,11 @@ func NormalizeValue(a *Attribute, raw any, where string) (any, error) {
 			// A single value where an array is expected: some clients send one (e.g. a
 			// member or a manager as a lone object); take it as a one-element list.
 			list = []any{raw}
+		}
+		// Refused before the values are copied: a body of tiny objects costs far more
+		// decoded than its size, and normalizing them would double that.
+		if limit := valuesCap(a); len(list) > limit {
+			return nil, InvalidValue("%q has %d values; at most %d are accepted", where, len(list), limit)
 		}
 		out := make([]any, 0, len(list))
 		primaries := 0

@@ -145,7 +145,7 @@ func TestPatchEveryPathWithEveryValue(t *testing.T) {
 					o += `,"path":` + string(q)
 				}
 				body := `[` + o + `}]`
-				ops, err := ParsePatch(rt, pDecode(t, `{"Operations":`+body+`}`))
+				ops, err := ParsePatch(rt, pDecode(t, `{"schemas":["`+PatchOpSchema+`"],"Operations":`+body+`}`))
 				if err != nil {
 					fuzzWantError(t, body, err)
 					continue

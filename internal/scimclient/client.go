@@ -80,6 +80,8 @@ func (c *Client) Send(ctx context.Context, req Request) (*Response, error) {
 		rd = bytes.NewReader(b)
 	case string:
 		rd = strings.NewReader(b)
+	case io.Reader: // sent as it comes: chunked, without a Content-Length
+		rd = b
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {

@@ -186,6 +186,12 @@ func (s *Service) ListTenants(ctx context.Context, f TenantFilter) (TenantPage, 
 	if err != nil {
 		return TenantPage{}, err
 	}
+	if err := checkText("name", f.Name, false); err != nil {
+		return TenantPage{}, err
+	}
+	if err := checkText("external_ref", f.ExternalRef, false); err != nil {
+		return TenantPage{}, err
+	}
 	after := ""
 	if f.Cursor != "" {
 		if after, err = decodeCursor(f.Cursor); err != nil {

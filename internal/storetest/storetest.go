@@ -192,11 +192,11 @@ func StartServer(t testing.TB, st store.Store) *Server {
 }
 
 // StartServerWith is StartServer with options.
+// The SCIM API is served through the whole server, as scimd serve serves it, so that the
+// tests see what sits in front of the SCIM handler too.
 func StartServerWith(t testing.TB, st store.Store, opts httpapi.Options) *Server {
 	t.Helper()
-	ts := httptest.NewServer(httpapi.New(st, opts))
-	t.Cleanup(ts.Close)
-	return &Server{Store: st, URL: ts.URL + httpapi.Prefix}
+	return StartFull(t, st, server.Options{SCIM: opts, Logger: opts.Logger}).Server
 }
 
 // NewTenant creates a tenant and a credential, and a client that uses it.

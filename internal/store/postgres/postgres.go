@@ -317,6 +317,11 @@ func (dialect) Contains(expr string) string { return "strpos(" + expr + ", ?) > 
 func (dialect) EndsWith(expr string) string { return "right(" + expr + ", char_length(?)) = ?" }
 func (dialect) ForUpdate() string           { return " FOR UPDATE" }
 
+func (dialect) IsForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
+}
+
 func (dialect) IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"

@@ -284,6 +284,10 @@ func (dialect) Contains(expr string) string { return "instr(" + expr + ", ?) > 0
 func (dialect) EndsWith(expr string) string { return "substr(" + expr + ", -length(?)) = ?" }
 func (dialect) ForUpdate() string           { return "" } // the single writer serializes
 
+func (dialect) IsForeignKeyViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
 func (dialect) IsUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

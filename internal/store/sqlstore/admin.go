@@ -133,7 +133,10 @@ func (s *Store) ListTenants(ctx context.Context, q store.TenantQuery) ([]store.T
 	return scanTenants(s.readRunner(ctx, nil).dynQuery(tenantColumns+" WHERE "+where+" ORDER BY name LIMIT ?", append(args, limit)...))
 }
 
-func (s *Store) tenantWhere(r runner, cond string, arg any) (store.Tenant, error) {
+func (s *Store) tenantWhere(r runner, cond string, arg string) (store.Tenant, error) {
+	if !plausibleID(arg) {
+		return store.Tenant{}, fmt.Errorf("tenant %q: %w", arg, store.ErrNotFound)
+	}
 	t, err := scanTenant(r.queryRow(tenantColumns+" WHERE "+cond, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("tenant %v: %w", arg, store.ErrNotFound)
@@ -258,6 +261,9 @@ func (s *Store) Credentials(ctx context.Context, tenantID string) ([]store.Crede
 }
 
 func (s *Store) credential(r runner, id string, forUpdate bool) (store.Credential, error) {
+	if !plausibleID(id) {
+		return store.Credential{}, fmt.Errorf("credential %q: %w", id, store.ErrNotFound)
+	}
 	q := "SELECT " + credentialColumns + " WHERE c.id = ?"
 	if forUpdate {
 		q += s.d.ForUpdate()
@@ -282,6 +288,9 @@ func (s *Store) RevokeCredential(ctx context.Context, id string) error {
 
 // revoke sets a credential's or API key's revoked time (kept if already revoked).
 func (s *Store) revoke(ctx context.Context, table, id string) error {
+	if !plausibleID(id) {
+		return fmt.Errorf("revoke %q: %w", id, store.ErrNotFound)
+	}
 	err := s.inWrite(ctx, func(r runner) error {
 		res, err := r.exec("UPDATE "+table+" SET revoked = ? WHERE id = ? AND revoked IS NULL", s.now().UnixNano(), id)
 		if err != nil {
@@ -377,6 +386,9 @@ func (s *Store) APIKeys(ctx context.Context) ([]store.APIKey, error) {
 }
 
 func (s *Store) APIKey(ctx context.Context, id string) (store.APIKey, error) {
+	if !plausibleID(id) {
+		return store.APIKey{}, fmt.Errorf("API key %q: %w", id, store.ErrNotFound)
+	}
 	k, err := scanAPIKey(s.readRunner(ctx, nil).queryRow(apiKeyColumns+" WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, fmt.Errorf("API key %q: %w", id, store.ErrNotFound)

@@ -93,6 +93,9 @@ func (s *Store) getGroup(r runner, tenantID, id string, forUpdate bool) (int64, 
 	if forUpdate {
 		q += s.d.ForUpdate()
 	}
+	if !plausibleID(id) {
+		return 0, nil, scim.NotFound("group %q not found", id)
+	}
 	seq, g, err := scanGroup(r.queryRow(q, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, scim.NotFound("group %q not found", id)
@@ -108,29 +111,74 @@ func (s *Store) GetGroup(ctx context.Context, tenantID, id string) (*store.Group
 	return g, nil
 }
 
+// memberPage is how many members GroupMembers reads in one short read transaction.
+const memberPage = 1000
+
+// ErrMembersChanged is returned by GroupMembers when the group's members changed between
+// two of its pages: what was already passed on belongs to an older version.
+var ErrMembersChanged = errors.New("the group's members changed while they were being read")
+
+// GroupMembers reads the members in pages of memberPage, each in its own short read
+// transaction, and calls each only between transactions: the caller writes them to a
+// client's socket, and a client that does not read must not hold a database connection
+// (the read pool is small: four such clients stopped every request of every tenant). The
+// pages are one consistent list: every page checks that the group's version, which every
+// membership change advances in its own transaction, is still the one the first page saw,
+// and fails with ErrMembersChanged otherwise.
 func (s *Store) GroupMembers(ctx context.Context, tenantID, id string, each func(store.Member) error) error {
-	return s.readTx(ctx, func(r runner) error {
-		seq, _, err := s.getGroup(r, tenantID, id, false)
-		if err != nil {
-			return err
-		}
-		rows, err := r.query(`SELECT u.id, u.user_name FROM group_members m JOIN users u ON u.seq = m.user_seq
-			WHERE m.tenant_id = ? AND m.group_seq = ? ORDER BY m.user_seq`, tenantID, seq)
+	var seq, version, last int64
+	first := true
+	page := make([]store.Member, 0, memberPage)
+	seqs := make([]int64, 0, memberPage)
+	for {
+		page, seqs = page[:0], seqs[:0]
+		err := s.readTx(ctx, func(r runner) error {
+			if first {
+				gseq, g, err := s.getGroup(r, tenantID, id, false)
+				if err != nil {
+					return err
+				}
+				seq, version = gseq, g.Meta.Version
+			} else {
+				var v int64
+				err := r.queryRow("SELECT version FROM groups WHERE seq = ?", seq).Scan(&v)
+				if errors.Is(err, sql.ErrNoRows) || (err == nil && v != version) {
+					return ErrMembersChanged
+				}
+				if err != nil {
+					return err
+				}
+			}
+			rows, err := r.query(`SELECT m.user_seq, u.id, u.user_name FROM group_members m JOIN users u ON u.seq = m.user_seq
+				WHERE m.tenant_id = ? AND m.group_seq = ? AND m.user_seq > ? ORDER BY m.user_seq LIMIT ?`, tenantID, seq, last, memberPage)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var m store.Member
+				var useq int64
+				if err := rows.Scan(&useq, &m.ID, &m.Display); err != nil {
+					return err
+				}
+				page, seqs = append(page, m), append(seqs, useq)
+			}
+			return rows.Err()
+		})
 		if err != nil {
 			return fmt.Errorf("group members: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var m store.Member
-			if err := rows.Scan(&m.ID, &m.Display); err != nil {
-				return fmt.Errorf("group members: %w", err)
-			}
+		first = false
+		for _, m := range page {
 			if err := each(m); err != nil {
 				return err
 			}
 		}
-		return rows.Err()
-	})
+		if len(page) < memberPage {
+			return nil
+		}
+		last = seqs[len(seqs)-1]
+	}
 }
 
 func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change func(*store.Group) (scim.Resource, []store.MemberOp, error)) (*store.Group, error) {
@@ -203,9 +251,14 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 		chunk := ids[start:min(start+chunkSize, len(ids))]
 		args := []any{tenantID}
 		for _, id := range chunk {
-			args = append(args, id)
+			if plausibleID(id) { // the others are no user's, and PostgreSQL refuses some
+				args = append(args, id)
+			}
 		}
-		q := "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN (" + placeholders(len(chunk)) + ")"
+		if len(args) == 1 {
+			continue
+		}
+		q := "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN (" + placeholders(len(args)-1) + ")"
 		rows, err := r.query(q, args...)
 		if err != nil {
 			return nil, err
@@ -278,6 +331,11 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 			return false, err
 		}
 		added, err := changeMembers(r, tenantID, groupSeq, add, true)
+		if s.d.IsForeignKeyViolation(err) {
+			// A user found above was deleted by a transaction that committed since (read
+			// committed): the answer is the one that order gives when run serially.
+			return false, scim.InvalidValue("a member named in the request is not a user of this tenant: it was deleted while the request ran")
+		}
 		if err != nil {
 			return false, err
 		}

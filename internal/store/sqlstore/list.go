@@ -261,7 +261,8 @@ func decodeCursor(c, fingerprint string) (position, error) {
 	case "":
 		pos.Key = nil
 	case "s":
-		if _, ok := pos.Key.(string); !ok {
+		// A NUL cannot come from a stored value, and PostgreSQL refuses it as a parameter.
+		if k, ok := pos.Key.(string); !ok || strings.ContainsRune(k, 0) {
 			return pos, scim.BadRequest(scim.ErrInvalidCursor, "cursor %q is malformed", c)
 		}
 	case "i", "f":

@@ -127,6 +127,9 @@ func (s *Store) getUser(r runner, tenantID, id string, forUpdate bool) (int64, *
 	if forUpdate {
 		q += s.d.ForUpdate()
 	}
+	if !plausibleID(id) {
+		return 0, nil, scim.NotFound("user %q not found", id)
+	}
 	seq, u, err := scanUser(r.queryRow(q, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, scim.NotFound("user %q not found", id)
@@ -175,6 +178,9 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.Rea
 	var seq int64
 	var u *store.User
 	var err error
+	if !plausibleID(id) {
+		return nil, scim.NotFound("user %q not found", id)
+	}
 	if opts.RawDoc {
 		u = &store.User{}
 		seq, err = scanResource(r.queryRow(userSelect+" WHERE u.tenant_id = ? AND u.id = ?", tenantID, id), &u.ID, &u.Meta, nil, &u.Doc)
