@@ -16,11 +16,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/scimd/scimd/internal/compat"
-	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/server"
@@ -67,9 +65,12 @@ usage:
                [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
                [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
                [--query-timeout 10s] [--expensive-reads-per-tenant 2]
-  scimd tenant create NAME | tenant list
+  scimd tenant create NAME [--external-ref REF] | tenant list
+  scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
-                   | credential revoke ID
+  scimd credential rotate ID [--overlap 24h] | credential revoke ID
+  scimd apikey create [--tenant NAME] [--scope admin|read] [--name TEXT]
+  scimd apikey list | apikey revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
   scimd version
@@ -83,8 +84,14 @@ const commonFlagsHelp = `Every command takes --db and --json; every flag can als
 // groupUsage is what a command group prints when called without a subcommand.
 var groupUsage = map[string]string{
 	"tenant": `usage:
-  scimd tenant create NAME     create a tenant: one per customer (identity provider)
+  scimd tenant create NAME [--external-ref REF]
+                               create a tenant: one per customer (identity provider);
+                               REF is the application's own id for the customer
   scimd tenant list            list the tenants
+  scimd tenant disable NAME    refuse the tenant's SCIM credentials from now on; keep its data
+  scimd tenant enable NAME     accept them again
+  scimd tenant delete NAME --confirm NAME
+                               delete the tenant with all its users, groups and credentials
 `,
 	"credential": `usage:
   scimd credential create --tenant NAME [--base-url URL]
@@ -92,7 +99,17 @@ var groupUsage = map[string]string{
                                print it, with the base URL to paste beside it (shown once)
   scimd credential list [--tenant NAME]
                                list credentials (never their secrets)
+  scimd credential rotate ID [--overlap 24h] [--base-url URL]
+                               give the credential a new secret (same user name); the old
+                               one keeps working for the overlap (0: not at all)
   scimd credential revoke ID   refuse the credential from the next request on
+`,
+	"apikey": `usage:
+  scimd apikey create [--tenant NAME] [--scope admin|read] [--name TEXT]
+                               make a management API key (/api/v1) for every tenant or one;
+                               a read key changes nothing (shown once)
+  scimd apikey list            list the API keys (never their secrets)
+  scimd apikey revoke ID       refuse the key from the next request on
 `,
 	"user": `usage:
   scimd user list --tenant NAME [--role ROLE]
@@ -159,8 +176,22 @@ func run(ctx context.Context, args []string, env Env) error {
 		return credentialCreate(ctx, rest, env)
 	case "credential list":
 		return credentialList(ctx, rest, env)
+	case "tenant disable":
+		return tenantSetDisabled(true)(ctx, rest, env)
+	case "tenant enable":
+		return tenantSetDisabled(false)(ctx, rest, env)
+	case "tenant delete":
+		return tenantDelete(ctx, rest, env)
 	case "credential revoke":
 		return credentialRevoke(ctx, rest, env)
+	case "credential rotate":
+		return credentialRotate(ctx, rest, env)
+	case "apikey create":
+		return apikeyCreate(ctx, rest, env)
+	case "apikey list":
+		return apikeyList(ctx, rest, env)
+	case "apikey revoke":
+		return apikeyRevoke(ctx, rest, env)
 	case "user list":
 		return userList(ctx, rest, env)
 	case "group list":
@@ -348,278 +379,4 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func tenantCreate(ctx context.Context, args []string, env Env) error {
-	var c common
-	fs := newFlags("tenant create", env, &c)
-	pos, err := parse(fs, args, env)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return errors.New("usage: scimd tenant create NAME")
-	}
-	return withStore(ctx, c, func(st store.Store) error {
-		t, err := st.CreateTenant(ctx, store.Tenant{Name: pos[0]})
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return printJSON(env.Stdout, map[string]any{"id": t.ID, "name": t.Name, "created": t.Created})
-		}
-		fmt.Fprintf(env.Stdout, "created tenant %s (%s)\n", t.Name, t.ID)
-		return nil
-	})
-}
-
-func tenantList(ctx context.Context, args []string, env Env) error {
-	var c common
-	fs := newFlags("tenant list", env, &c)
-	if _, err := parse(fs, args, env); err != nil {
-		return err
-	}
-	return withStore(ctx, c, func(st store.Store) error {
-		ts, err := st.Tenants(ctx)
-		if err != nil {
-			return err
-		}
-		if c.json {
-			out := []map[string]any{}
-			for _, t := range ts {
-				out = append(out, map[string]any{"id": t.ID, "name": t.Name, "created": t.Created})
-			}
-			return printJSON(env.Stdout, out)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tID\tCREATED")
-		for _, t := range ts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.ID, t.Created.Format(time.RFC3339))
-		}
-		return tw.Flush()
-	})
-}
-
-func tenantFlag(ctx context.Context, st store.Store, name string) (store.Tenant, error) {
-	if name == "" {
-		return store.Tenant{}, errors.New("--tenant is required")
-	}
-	t, err := st.TenantByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return t, fmt.Errorf("no tenant named %q", name)
-	}
-	return t, err
-}
-
-func credentialCreate(ctx context.Context, args []string, env Env) error {
-	var c common
-	fs := newFlags("credential create", env, &c)
-	tenant := fs.String("tenant", "", "tenant name")
-	// The connector URL is printed beside the secret because an identity provider asks for
-	// both on one form; the server itself is not asked, so it must be told.
-	baseURL := fs.String("base-url", defaultBaseURL, "public URL of scimd (https://host, with or without /scim/v2), printed as the connector URL")
-	if _, err := parse(fs, args, env); err != nil {
-		return err
-	}
-	if err := checkBaseURL(*baseURL); err != nil {
-		return err
-	}
-	connector := httpapi.NormalizeBaseURL(*baseURL) + httpapi.Prefix
-	return withStore(ctx, c, func(st store.Store) error {
-		t, err := tenantFlag(ctx, st, *tenant)
-		if err != nil {
-			return err
-		}
-		issued := credential.New(t.ID, time.Now().UTC())
-		if err := st.CreateCredential(ctx, issued.Credential); err != nil {
-			return err
-		}
-		if c.json {
-			return json.NewEncoder(env.Stdout).Encode(struct {
-				Tenant   string `json:"tenant"`
-				ID       string `json:"id"`
-				Username string `json:"username"`
-				Password string `json:"password"`
-				Bearer   string `json:"bearer"`
-				BaseURL  string `json:"base_url"`
-			}{t.Name, issued.Credential.ID, issued.Credential.ID, issued.Password, issued.Bearer, connector})
-		}
-		fmt.Fprintf(env.Stdout, "tenant:    %s\nbase URL:  %s\nid:        %s\nusername:  %s\npassword:  %s\nbearer:    %s\n(the secret is shown only now)\n",
-			t.Name, connector, issued.Credential.ID, issued.Credential.ID, issued.Password, issued.Bearer)
-		return nil
-	})
-}
-
-func credentialList(ctx context.Context, args []string, env Env) error {
-	var c common
-	fs := newFlags("credential list", env, &c)
-	tenant := fs.String("tenant", "", "only this tenant's credentials")
-	if _, err := parse(fs, args, env); err != nil {
-		return err
-	}
-	return withStore(ctx, c, func(st store.Store) error {
-		tenantID := ""
-		if *tenant != "" {
-			t, err := tenantFlag(ctx, st, *tenant)
-			if err != nil {
-				return err
-			}
-			tenantID = t.ID
-		}
-		creds, err := st.Credentials(ctx, tenantID)
-		if err != nil {
-			return err
-		}
-		if c.json {
-			out := []map[string]any{}
-			for _, cr := range creds {
-				out = append(out, map[string]any{"id": cr.ID, "tenant": cr.TenantName, "created": cr.Created, "revoked": cr.Revoked})
-			}
-			return printJSON(env.Stdout, out)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTENANT\tCREATED\tREVOKED")
-		for _, cr := range creds {
-			revoked := "-"
-			if cr.Revoked != nil {
-				revoked = cr.Revoked.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cr.ID, cr.TenantName, cr.Created.Format(time.RFC3339), revoked)
-		}
-		return tw.Flush()
-	})
-}
-
-func credentialRevoke(ctx context.Context, args []string, env Env) error {
-	var c common
-	fs := newFlags("credential revoke", env, &c)
-	pos, err := parse(fs, args, env)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return errors.New("usage: scimd credential revoke ID")
-	}
-	return withStore(ctx, c, func(st store.Store) error {
-		if err := st.RevokeCredential(ctx, pos[0]); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no credential %q", pos[0])
-			}
-			return err
-		}
-		if c.json {
-			return printJSON(env.Stdout, map[string]any{"id": pos[0], "revoked": true})
-		}
-		fmt.Fprintf(env.Stdout, "revoked %s\n", pos[0])
-		return nil
-	})
-}
-
-func userList(ctx context.Context, args []string, env Env) error {
-	var c common
-	fs := newFlags("user list", env, &c)
-	tenant := fs.String("tenant", "", "tenant name")
-	role := fs.String("role", "", "only users holding this role (group displayName)")
-	if _, err := parse(fs, args, env); err != nil {
-		return err
-	}
-	return withStore(ctx, c, func(st store.Store) error {
-		t, err := tenantFlag(ctx, st, *tenant)
-		if err != nil {
-			return err
-		}
-		q := store.ListQuery{StartIndex: 1, Count: 1000, WithGroups: true}
-		if *role != "" {
-			rt := scim.NewUserResourceType()
-			f := &scim.CompareFilter{Path: scim.AttrPath{Name: "groups", Sub: "display"}, Op: scim.OpEq, Value: *role}
-			if err := scim.ResolveFilter(rt, f); err != nil {
-				return err
-			}
-			q.Filter = f
-		}
-		type row struct {
-			ID       string   `json:"id"`
-			UserName string   `json:"userName"`
-			Active   bool     `json:"active"`
-			Roles    []string `json:"roles"`
-		}
-		rows := []row{}
-		for {
-			page, err := st.ListUsers(ctx, t.ID, q)
-			if err != nil {
-				return err
-			}
-			for _, u := range page.Items {
-				r := row{ID: u.ID, UserName: u.Data.String("userName"), Active: true, Roles: []string{}}
-				if a, ok := u.Data["active"].(bool); ok {
-					r.Active = a
-				}
-				for _, g := range u.Groups {
-					r.Roles = append(r.Roles, g.DisplayName)
-				}
-				rows = append(rows, r)
-			}
-			q.StartIndex += len(page.Items)
-			if len(page.Items) == 0 || q.StartIndex > page.Total {
-				break
-			}
-		}
-		if c.json {
-			return printJSON(env.Stdout, rows)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSERNAME\tACTIVE\tROLES")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", r.ID, r.UserName, r.Active, strings.Join(r.Roles, ","))
-		}
-		return tw.Flush()
-	})
-}
-
-func groupList(ctx context.Context, args []string, env Env) error {
-	var c common
-	fs := newFlags("group list", env, &c)
-	tenant := fs.String("tenant", "", "tenant name")
-	if _, err := parse(fs, args, env); err != nil {
-		return err
-	}
-	return withStore(ctx, c, func(st store.Store) error {
-		t, err := tenantFlag(ctx, st, *tenant)
-		if err != nil {
-			return err
-		}
-		type row struct {
-			ID          string `json:"id"`
-			DisplayName string `json:"displayName"`
-			Members     int    `json:"members"`
-		}
-		rows := []row{}
-		q := store.ListQuery{StartIndex: 1, Count: 1000}
-		for {
-			page, err := st.ListGroups(ctx, t.ID, q)
-			if err != nil {
-				return err
-			}
-			for _, g := range page.Items {
-				n := 0
-				if err := st.GroupMembers(ctx, t.ID, g.ID, func(store.Member) error { n++; return nil }); err != nil {
-					return err
-				}
-				rows = append(rows, row{ID: g.ID, DisplayName: g.Data.String("displayName"), Members: n})
-			}
-			q.StartIndex += len(page.Items)
-			if len(page.Items) == 0 || q.StartIndex > page.Total {
-				break
-			}
-		}
-		if c.json {
-			return printJSON(env.Stdout, rows)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tDISPLAYNAME\tMEMBERS")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", r.ID, r.DisplayName, r.Members)
-		}
-		return tw.Flush()
-	})
 }

@@ -149,10 +149,13 @@ type tenantRow struct {
 }
 
 type credentialRow struct {
-	ID      string     `json:"id"`
-	Tenant  string     `json:"tenant"`
-	Created time.Time  `json:"created"`
-	Revoked *time.Time `json:"revoked"`
+	ID         string     `json:"id"`
+	Tenant     string     `json:"tenant"`
+	Created    time.Time  `json:"created"`
+	Revoked    *time.Time `json:"revoked"`
+	Rotated    *time.Time `json:"rotated"`
+	LastUsed   *time.Time `json:"last_used"`
+	LastClient string     `json:"last_client"`
 }
 
 type issuedCredential struct {
@@ -347,7 +350,7 @@ func TestCommandErrors(t *testing.T) {
 		{args: []string{"user", "list"}, want: "--tenant is required"},
 		{args: []string{"group", "list", "--json"}, want: "--tenant is required"},
 		{args: []string{"frobnicate"}, want: `unknown command "frobnicate"`},
-		{args: []string{"tenant", "delete", "acme"}, want: `unknown command "tenant delete"; run 'scimd tenant' for its commands`},
+		{args: []string{"tenant", "rename", "acme"}, want: `unknown command "tenant rename"; run 'scimd tenant' for its commands`},
 		{args: []string{"user", "show"}, want: `unknown command "user show"; run 'scimd user' for its commands`},
 		{args: []string{"help", "nothing"}, want: `unknown command "help nothing"`},
 		{args: []string{"version", "extra"}, want: `unknown command "version extra"`},
