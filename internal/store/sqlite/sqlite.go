@@ -119,8 +119,20 @@ func (w *writer) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	case <-w.stop:
 		return errors.New("store is closed")
 	}
-	// Wait for the outcome even if ctx ends: the job may already be committed.
-	return <-job.err
+	// Wait for the outcome even if ctx ends: the job may already be committed. A job
+	// queued as the store closed, after the writer's last drain, never runs: the writer's
+	// end says so, rather than leaving the caller waiting for ever.
+	select {
+	case err := <-job.err:
+		return err
+	case <-w.done:
+		select {
+		case err := <-job.err:
+			return err
+		default:
+			return errors.New("store is closed")
+		}
+	}
 }
 
 func (w *writer) run() {
