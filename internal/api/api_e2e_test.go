@@ -337,6 +337,62 @@ func TestDirectoryPaging(t *testing.T) {
 			if !slices.Equal(seen, want) {
 				t.Fatalf("paged %d users %v, want %d %v", len(seen), seen, len(want), want)
 			}
+			// A role's members page from the membership in order: a member removed before it is
+			// read is not seen, one added after the reader's position is.
+			members := []any{}
+			for i, id := range ids[:24] {
+				if i != 0 && i != 20 { // deleted above
+					members = append(members, map[string]any{"value": id})
+				}
+			}
+			group := wantStatus(t, send(t, idp, "POST", "/Groups", map[string]any{"displayName": "Readers", "members": members}), 201, "group")["id"].(string)
+			var seenMembers []string
+			cursor = ""
+			for page := 0; ; page++ {
+				p, err := e.admin.ListUsers(ctx, tenant.ID, sdk.UserListOptions{Role: "readers", ListOptions: sdk.ListOptions{Cursor: cursor, Limit: 7}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, u := range p.Data {
+					seenMembers = append(seenMembers, u.ID)
+				}
+				if page == 0 {
+					wantStatus(t, send(t, idp, "PATCH", "/Groups/"+group, map[string]any{
+						"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+						"Operations": []any{
+							map[string]any{"op": "remove", "path": `members[value eq "` + ids[1] + `"]`},
+							map[string]any{"op": "remove", "path": `members[value eq "` + ids[10] + `"]`},
+							map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": ids[len(ids)-1]}}},
+						},
+					}), 204, "change members")
+				}
+				if p.Next == nil {
+					break
+				}
+				cursor = *p.Next
+			}
+			// ids[0] and ids[20] were deleted above; ids[1] was read before its removal.
+			var wantMembers []string
+			for i, id := range ids[:24] {
+				if i != 0 && i != 10 && i != 20 {
+					wantMembers = append(wantMembers, id)
+				}
+			}
+			wantMembers = append(wantMembers, ids[len(ids)-1])
+			if !slices.Equal(seenMembers, wantMembers) {
+				t.Fatalf("paged role members %v, want %v", seenMembers, wantMembers)
+			}
+			var viaRole []string
+			for u, err := range e.admin.RoleMembers(ctx, tenant.ID, group) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				viaRole = append(viaRole, u.ID)
+			}
+			if want := slices.DeleteFunc(slices.Clone(wantMembers), func(id string) bool { return id == ids[1] }); !slices.Equal(viaRole, want) {
+				t.Fatalf("role members %v, want %v", viaRole, want)
+			}
+
 			_, err = e.admin.ListUsers(ctx, tenant.ID, sdk.UserListOptions{ListOptions: sdk.ListOptions{Cursor: "not-a-cursor"}})
 			wantProblem(t, err, http.StatusBadRequest, "cursor")
 			// A cursor belongs to its query: reusing it with another filter is refused.

@@ -156,6 +156,23 @@ func (q UserQuery) filter(rt *scim.ResourceType) (scim.Filter, error) {
 // last user's time and asks for what changed since, and the index on that time serves
 // each page without reading the users before it.
 func (s *Service) Users(ctx context.Context, tenantID string, q UserQuery) (UserPage, error) {
+	if q.onlyMembership() {
+		// Membership alone reads the group's member list in order, fast at any group size.
+		groupID := q.Group
+		if q.Role != "" {
+			if err := checkText("role", q.Role, false); err != nil {
+				return UserPage{}, err
+			}
+			id, err := s.groupNamed(ctx, tenantID, q.Role)
+			if err != nil || id == "" {
+				return UserPage{Users: []DirectoryUser{}}, err
+			}
+			groupID = id
+		} else if err := checkText("group", q.Group, false); err != nil {
+			return UserPage{}, err
+		}
+		return s.userPage(ctx, tenantID, store.ListQuery{MemberOf: groupID}, q.Cursor, q.Limit)
+	}
 	f, err := q.filter(s.users)
 	if err != nil {
 		return UserPage{}, err
@@ -166,10 +183,32 @@ func (s *Service) Users(ctx context.Context, tenantID string, q UserQuery) (User
 			return UserPage{}, err
 		}
 	}
-	return s.userPage(ctx, tenantID, f, sortBy, q.Cursor, q.Limit)
+	return s.userPage(ctx, tenantID, store.ListQuery{Filter: f, SortBy: sortBy}, q.Cursor, q.Limit)
 }
 
-func (s *Service) userPage(ctx context.Context, tenantID string, f scim.Filter, sortBy *scim.AttrPath, cursor string, limit int) (UserPage, error) {
+// onlyMembership reports whether q asks for one role's or one group's users and nothing
+// else.
+func (q UserQuery) onlyMembership() bool {
+	return (q.Role != "") != (q.Group != "") && q.Email == "" && q.UserName == "" && q.ExternalID == "" &&
+		q.Active == nil && q.UpdatedSince == nil
+}
+
+// groupNamed returns the id of the tenant's group with this displayName (case-insensitive,
+// unique per tenant), or "" when there is none.
+func (s *Service) groupNamed(ctx context.Context, tenantID, name string) (string, error) {
+	f := eq("displayName", "", name)
+	if err := scim.ResolveFilter(s.groups, f); err != nil {
+		return "", err
+	}
+	page, err := s.store.ListGroups(ctx, tenantID, store.ListQuery{Filter: f, StartIndex: 1, Count: 1, NoTotal: true})
+	if err != nil || len(page.Items) == 0 {
+		return "", err
+	}
+	return page.Items[0].ID, nil
+}
+
+// userPage reads a page of users selected by lq (its Filter, SortBy or MemberOf).
+func (s *Service) userPage(ctx context.Context, tenantID string, lq store.ListQuery, cursor string, limit int) (UserPage, error) {
 	limit, err := pageLimit(limit, DefaultPageSize, MaxPageSize)
 	if err != nil {
 		return UserPage{}, err
@@ -177,7 +216,8 @@ func (s *Service) userPage(ctx context.Context, tenantID string, f scim.Filter, 
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return UserPage{}, err
 	}
-	page, err := s.store.ListUsers(ctx, tenantID, store.ListQuery{Filter: f, SortBy: sortBy, Count: limit, Cursor: &cursor, WithGroups: true, NoTotal: true})
+	lq.Count, lq.Cursor, lq.WithGroups, lq.NoTotal = limit, &cursor, true, true
+	page, err := s.store.ListUsers(ctx, tenantID, lq)
 	if err != nil {
 		return UserPage{}, cursorError(err)
 	}
@@ -298,9 +338,5 @@ func (s *Service) RoleMembers(ctx context.Context, tenantID, roleID, cursor stri
 		}
 		return UserPage{}, err
 	}
-	f := eq("groups", "value", roleID)
-	if err := scim.ResolveFilter(s.users, f); err != nil {
-		return UserPage{}, err
-	}
-	return s.userPage(ctx, tenantID, f, nil, cursor, limit)
+	return s.userPage(ctx, tenantID, store.ListQuery{MemberOf: roleID}, cursor, limit)
 }

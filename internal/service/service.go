@@ -21,8 +21,9 @@ type Service struct {
 	store   store.Store
 	baseURL string
 	now     func() time.Time
-	// users is the built-in User resource type the directory's filters resolve against.
-	users *scim.ResourceType
+	// users and groups are the built-in resource types the directory's filters resolve
+	// against.
+	users, groups *scim.ResourceType
 }
 
 // Options configure a Service.
@@ -39,7 +40,7 @@ func New(st store.Store, opts Options) *Service {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now, users: scim.NewUserResourceType()}
+	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now, users: scim.NewUserResourceType(), groups: scim.NewGroupResourceType()}
 }
 
 // Store is the store the service works on.

@@ -155,6 +155,10 @@ type ListQuery struct {
 	// RawDocs asks for each resource's stored JSON document in Doc instead of its decoded
 	// attributes: a page rendered with every default attribute needs no decoding.
 	RawDocs bool
+	// MemberOf, on a user list, keeps only the members of the group with this id. With
+	// cursor paging and no filter or sort, each page is read from the group's memberships
+	// in order, so that a page costs the same in a group of ten and of a million.
+	MemberOf string
 	// NoTotal skips counting the matches (Page.Total is then -1): a cursor-paged reader
 	// that never shows a total need not pay for a count over a large filtered set.
 	NoTotal bool

@@ -26,6 +26,8 @@ type listPlan struct {
 	// nullFlag is 1 where the sort attribute has no value, else 0 ("" when it always has
 	// one); key is the attribute's comparable value (coalesced when it can be null).
 	nullFlag, key string
+	// memberOf: the list keeps one group's members (ListQuery.MemberOf).
+	memberOf bool
 }
 
 // fingerprint identifies the query a cursor belongs to: only cursor paging needs it, so it
@@ -55,6 +57,14 @@ func (s *Store) planList(t *resourceTable, rt *scim.ResourceType, tenantID strin
 		p.where += " AND " + cond
 		p.args = append(p.args, fargs...)
 	}
+	if q.MemberOf != "" {
+		if t != &usersTable {
+			return nil, fmt.Errorf("MemberOf on a list of %s", t.alias)
+		}
+		p.memberOf = true
+		p.where += " AND " + fmt.Sprintf(membersOf, "")
+		p.args = append(p.args, tenantID, tenantID, q.MemberOf)
+	}
 	if q.SortBy != nil {
 		if err := s.planSort(p, *q.SortBy); err != nil {
 			return nil, err
@@ -62,6 +72,24 @@ func (s *Store) planList(t *resourceTable, rt *scim.ResourceType, tenantID strin
 		p.desc = q.SortDescending
 	}
 	return p, nil
+}
+
+// membersOf is the condition of ListQuery.MemberOf; %s is where a bounded page adds its
+// start and size to the membership scan.
+const membersOf = "u.seq IN (SELECT m.user_seq FROM group_members m JOIN groups r ON r.seq = m.group_seq WHERE m.tenant_id = ? AND r.tenant_id = ? AND r.id = ?%s)"
+
+// boundedMembers is p's page condition with the membership scan bounded to the page: the
+// group's members after seq, in order, at most limit of them. It is p.where with its
+// last condition (membersOf, added last by planList) replaced.
+func (p *listPlan) boundedMembers(where string, args []any, after int64, limit int) (string, []any) {
+	unbounded := fmt.Sprintf(membersOf, "")
+	i := strings.LastIndex(where, unbounded)
+	bounded := fmt.Sprintf(membersOf, " AND m.user_seq > ? ORDER BY m.user_seq LIMIT ?")
+	// The membership arguments follow the filter's in p.args; the cursor's, appended to
+	// where after it, follow them: keep that order.
+	n := len(p.args)
+	out := append(append(append([]any(nil), args[:n]...), after, limit), args[n:]...)
+	return where[:i] + bounded + where[i+len(unbounded):], out
 }
 
 // notNullColumns are the indexed columns that always hold a value.
@@ -444,6 +472,13 @@ func (s *Store) list(ctx context.Context, t *resourceTable, rt *scim.ResourceTyp
 			limit := q.Count
 			if q.Cursor != nil {
 				limit++ // one more tells whether there is a next page
+			}
+			if p.memberOf && q.Cursor != nil && q.Filter == nil && !p.sorted {
+				after := int64(0)
+				if cursor != nil {
+					after = cursor.Seq
+				}
+				where, args = p.boundedMembers(where, args, after, limit)
 			}
 			page := columnsSQL + p.keyColumns() + t.from + " WHERE " + where + p.orderBy() + " LIMIT ? OFFSET ?"
 			rows, err := r.query(page, append(args, limit, offset)...)
