@@ -76,13 +76,31 @@ func New(svc *service.Service, opts Options) *Server {
 	s.route("GET /tenants/{tenant}/users/{id}", 0, s.getUser)
 	s.route("GET /tenants/{tenant}/roles", 0, s.listRoles)
 	s.route("GET /tenants/{tenant}/roles/{id}/members", 0, s.roleMembers)
-	s.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(http.StatusNotFound, "", "no endpoint at %s %s", r.Method, r.URL.Path))
-	})
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// No route: a 405 naming the methods the path has, else a 404, both as problems (the
+	// mux's own answers are plain text).
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, newProblem(http.StatusMethodNotAllowed, "", "%s %s is not supported; use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+		return
+	}
+	writeProblem(w, newProblem(http.StatusNotFound, "", "no endpoint at %s %s", r.Method, r.URL.Path))
+}
 
 // need is what a route asks of the API key beyond reaching the tenant.
 type need int

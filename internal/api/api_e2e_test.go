@@ -52,7 +52,7 @@ func (e *env) raw(method, path, key, contentType, body string) (int, string) {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	if path == "/nowhere" {
+	if path == "/nowhere" || method == "PUT" || (method == "DELETE" && path == "/tenants") {
 		req.Header.Set(outsideSpec, "1")
 	}
 	resp, err := (&http.Client{Transport: e.tr}).Do(req)
@@ -706,6 +706,8 @@ func TestBadInput(t *testing.T) {
 				{"POST", tp + "/credentials/x/rotate", "application/json", `{"overlap_seconds":"1"}`, 400, "overlap_seconds"},
 				{"PATCH", tp, "application/json", `{"name":"strict","id":"other"}`, 400, "id"},
 				{"GET", "/nowhere", "", "", 404, ""},
+				{"PUT", tp, "application/json", `{"name":"x"}`, 405, ""},
+				{"DELETE", "/tenants", "", "", 405, ""},
 			} {
 				code, body := e.raw(c.method, c.path, key, c.contentType, c.body)
 				if code != c.status {
