@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -196,7 +197,8 @@ func BenchmarkDirectoryPage(b *testing.B) {
 				}
 				b.ReportMetric(ms(0.50), "p50-ms/"+f.name)
 				b.ReportMetric(ms(0.99), "p99-ms/"+f.name)
-				b.Logf("%-14s pages %5d  p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms", f.name, len(lat[k]), ms(0.5), ms(0.99), ms(1))
+				// Printed rather than logged: a benchmark's log is cut after a few lines.
+				fmt.Fprintf(os.Stderr, "%s %-14s pages %5d  p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms\n", b.Name(), f.name, len(lat[k]), ms(0.5), ms(0.99), ms(1))
 			}
 		})
 	}

@@ -76,7 +76,11 @@ func (s *Store) planList(t *resourceTable, rt *scim.ResourceType, tenantID strin
 
 // membersOf is the condition of ListQuery.MemberOf; %s is where a bounded page adds its
 // start and size to the membership scan.
-const membersOf = "u.seq IN (SELECT m.user_seq FROM group_members m JOIN groups r ON r.seq = m.group_seq WHERE m.tenant_id = ? AND r.tenant_id = ? AND r.id = ?%s)"
+//
+// The group is found by a scalar subquery, not a join: with the group's seq a constant,
+// the membership's primary key (tenant_id, group_seq, user_seq) yields the members in
+// user order, so PostgreSQL stops after the page instead of sorting every member.
+const membersOf = "u.seq IN (SELECT m.user_seq FROM group_members m WHERE m.tenant_id = ? AND m.group_seq = (SELECT r.seq FROM groups r WHERE r.tenant_id = ? AND r.id = ?)%s)"
 
 // boundedMembers is p's page condition with the membership scan bounded to the page: the
 // group's members after seq, in order, at most limit of them. It is p.where with its
