@@ -153,7 +153,7 @@ func pageAll(b *testing.B, c *scimclient.Client, prefix string, total int) {
 }
 
 // BenchmarkConcurrentMemberAdds: 8 clients PATCH one group of 5,000 members at once, each
-// PATCH adding 100 members of its own (issue 18 defect 9), and reports members added per
+// PATCH adding 100 members of its own, and reports members added per
 // second.
 //
 //	go test ./internal/httpapi -run '^$' -bench ConcurrentMemberAdds -benchtime 1x

@@ -16,7 +16,7 @@ import (
 	"github.com/scimd/scimd/internal/storetest"
 )
 
-// TestBodyLimits is issue 18 defect 3: a body over Options.MaxBodyBytes is 413 with a SCIM
+// TestBodyLimits: a body over Options.MaxBodyBytes is 413 with a SCIM
 // error (declared or chunked); a group's members are capped at scim.MaxMembers per
 // request, far above the other multi-valued attributes; requests over MaxInFlight are 503
 // with Retry-After; and requests whose bodies wait for the body budget (bulk operations

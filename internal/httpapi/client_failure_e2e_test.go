@@ -53,7 +53,7 @@ func rawRequest(t *testing.T, addr, raw string, wait time.Duration) string {
 	return strings.TrimSpace(line)
 }
 
-// TestClientFailuresAreNotServerErrors is issue 18 defect 5: a body that cannot be read
+// TestClientFailuresAreNotServerErrors: a body that cannot be read
 // (malformed chunked framing, a client that disconnects mid-body, a slow body that hits
 // the read timeout) and a client that goes away while a list is written are the client's
 // doing: 400 (or 408) when an answer can still be sent, never a 5xx, never an ERROR log

@@ -9,7 +9,7 @@ import (
 	"github.com/scimd/scimd/internal/storetest"
 )
 
-// TestCompatScim2ModelsNoPagination is issue 18 defect 10: a tenant whose client is built
+// TestCompatScim2ModelsNoPagination: a tenant whose client is built
 // on Python's scim2-models (which rejects RFC 9865's "pagination") gets a
 // /ServiceProviderConfig without it; other tenants keep it.
 func TestCompatScim2ModelsNoPagination(t *testing.T) {

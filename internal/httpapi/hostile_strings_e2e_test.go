@@ -22,7 +22,7 @@ func expectErrorNaming(t testing.TB, resp *scimclient.Response, status int, scim
 	}
 }
 
-// TestHostileStrings is issue 18 defect 2: strings that PostgreSQL cannot hold (NUL,
+// TestHostileStrings: strings that PostgreSQL cannot hold (NUL,
 // invalid UTF-8) or index (about 2,700 bytes) got 500 there and were stored by SQLite.
 // Both stores now give the same clear answer: 400 invalidValue in a body, 400
 // invalidFilter in a filter, 404 for an id that cannot exist, and length caps on every

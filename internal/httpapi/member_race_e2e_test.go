@@ -10,7 +10,7 @@ import (
 	"github.com/scimd/scimd/internal/storetest"
 )
 
-// TestAddMemberWhileDeleted is issue 18 defect 4: a group PATCH that adds a user who is
+// TestAddMemberWhileDeleted: a group PATCH that adds a user who is
 // being deleted at the same moment must answer what one of the two serial orders gives:
 // 204 (the add came first; the delete then took the membership away) or 400 invalidValue
 // (the delete came first), never a 5xx (PostgreSQL's foreign key violation was a 500 in

@@ -15,7 +15,7 @@ import (
 	"github.com/scimd/scimd/internal/storetest"
 )
 
-// TestExpensiveSortsDoNotSlowOtherTenants is issue 18 defect 6: one tenant's unindexed
+// TestExpensiveSortsDoNotSlowOtherTenants: one tenant's unindexed
 // sorts (sortBy=name.givenName reads and sorts every user of the tenant) must not slow
 // another tenant's indexed lookup: while 8 clients of one tenant sort its 20,000 users
 // over and over, the p99 of another tenant's userName eq lookups stays under 100 ms.

@@ -44,7 +44,7 @@ func stalledGet(t *testing.T, base, bearer, path string) {
 	fmt.Fprintf(conn, "GET %s%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", u.Path, path, u.Host, bearer)
 }
 
-// TestSlowReadersDoNotStopOthers is issue 18 defect 1: clients that ask for a large group
+// TestSlowReadersDoNotStopOthers: clients that ask for a large group
 // and never read the response must not hold database connections, or as many of them as
 // the read pool has connections stop every request of every tenant (credential checks
 // included). Pool size + 4 such clients on a 20,000-member group; meanwhile another

@@ -8,7 +8,7 @@ import (
 	"github.com/scimd/scimd/internal/storetest"
 )
 
-// TestStrictBodies is issue 18 defect 8: where the docs promise strictness, a body that
+// TestStrictBodies: where the docs promise strictness, a body that
 // says one thing twice, or a PatchOp without its schemas, is 400 invalidSyntax, not
 // guessed at (no identity provider in the reference needs the leniency).
 func TestStrictBodies(t *testing.T) {
