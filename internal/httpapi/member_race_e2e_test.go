@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -64,6 +63,6 @@ func TestAddMemberWhileDeleted(t *testing.T) {
 		if got, _ := mustDo(t, c, http.MethodGet, "/Groups/"+gid, nil, http.StatusOK)["members"].([]any); len(got) != 0 {
 			t.Fatalf("members of deleted users remain: %v", got)
 		}
-		t.Log(fmt.Sprintf("%d adds first, %d deletes first", added, refused))
+		t.Logf("%d adds first, %d deletes first", added, refused)
 	})
 }

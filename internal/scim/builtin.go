@@ -14,7 +14,6 @@ func str(name, desc string, opts ...func(*Attribute)) *Attribute {
 
 func withType(t AttrType) func(*Attribute) { return func(a *Attribute) { a.Type = t } }
 func required(a *Attribute)                { a.Required = true }
-func caseExact(a *Attribute)               { a.CaseExact = true }
 func multi(a *Attribute)                   { a.MultiValued = true }
 func readOnly(a *Attribute)                { a.Mutability = ReadOnly }
 func canonical(v ...string) func(*Attribute) {
