@@ -353,12 +353,10 @@ func normalizeSingle(a *Attribute, raw any, where string) (any, error) {
 		}
 		return nil, InvalidValue("%s must be an RFC 3339 date-time, got %s", where, describe(raw))
 	default: // string, reference, binary
-		switch v := raw.(type) {
-		case string:
+		// A number is not turned into a string: no identity provider documents sending one,
+		// and a silent "5" for 5 hides a mapping error from the admin who made it.
+		if v, ok := raw.(string); ok {
 			return v, nil
-		case json.Number:
-			// Identifiers such as employeeNumber arrive as numbers from some mappings.
-			return v.String(), nil
 		}
 		return nil, InvalidValue("%s must be a string, got %s", where, describe(raw))
 	}
