@@ -3,8 +3,10 @@ package httpapi_test
 // End-to-end tests of authentication and tenant isolation over real HTTP on a real store.
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,9 @@ import (
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scimclient"
+	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/postgres"
+	"github.com/scimd/scimd/internal/store/sqlite"
 	"github.com/scimd/scimd/internal/storetest"
 )
 
@@ -210,4 +215,59 @@ func TestTenantIsolation(t *testing.T) {
 		mustDo(t, a, http.MethodGet, "/Users/"+aid, nil, http.StatusOK)
 		expectIDs(t, mustList(t, a, "/Users"), aid, a2)
 	})
+}
+
+// TestRevocationReachesEveryInstance: a credential revoked through one store (another
+// scimd instance, or the command line on the same database) is refused by a server that
+// has just used it within one second, although that server reuses credentials it read
+// in the last second rather than reading one per request.
+func TestRevocationReachesEveryInstance(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			var open func() store.Store
+			if backend == "sqlite" {
+				path := filepath.Join(t.TempDir(), "scimd.db")
+				open = func() store.Store {
+					st, err := sqlite.Open(context.Background(), path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { st.Close() })
+					return st
+				}
+			} else {
+				dsn := storetest.NewPostgresSchema(t)
+				open = func() store.Store {
+					st, err := postgres.Open(context.Background(), dsn)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { st.Close() })
+					return st
+				}
+			}
+			serving, other := open(), open()
+			srv := storetest.StartServer(t, serving)
+			tn := srv.NewTenant(t, "acme")
+			c := tn.Client
+			for range 20 { // warm: these are served from the cache after the first
+				expectStatus(t, do(t, c, http.MethodGet, "/Users?count=1", nil), http.StatusOK)
+			}
+			revoked := time.Now()
+			if err := other.RevokeCredential(context.Background(), tn.Issued.Credential.ID); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				resp := do(t, c, http.MethodGet, "/Users?count=1", nil)
+				if resp.Status == http.StatusUnauthorized {
+					break
+				}
+				expectStatus(t, resp, http.StatusOK)
+				if time.Since(revoked) > time.Second+250*time.Millisecond {
+					t.Fatalf("the revoked credential still works %s after the revocation", time.Since(revoked))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
 }

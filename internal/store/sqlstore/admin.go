@@ -178,6 +178,7 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, change func(*store.
 		out = t
 		return err
 	})
+	s.credentials.clear()
 	if err != nil {
 		return store.Tenant{}, fmt.Errorf("update tenant: %w", err)
 	}
@@ -199,6 +200,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		_, err := r.exec("DELETE FROM tenants WHERE id = ?", id)
 		return err
 	})
+	s.credentials.clear()
 	if err != nil {
 		return fmt.Errorf("delete tenant: %w", err)
 	}
@@ -278,8 +280,19 @@ func (s *Store) credential(r runner, id string, forUpdate bool) (store.Credentia
 	return c, nil
 }
 
+// Credential reads a credential for authentication, reusing one read within the last
+// second (see credentialTTL).
 func (s *Store) Credential(ctx context.Context, id string) (store.Credential, error) {
-	return s.credential(s.readRunner(ctx, nil), id, false)
+	now := time.Now()
+	c, gen, ok := s.credentials.get(id, now)
+	if ok {
+		return c, nil
+	}
+	c, err := s.credential(s.readRunner(ctx, nil), id, false)
+	if err == nil {
+		s.credentials.put(c, now, gen)
+	}
+	return c, err
 }
 
 func (s *Store) RevokeCredential(ctx context.Context, id string) error {
@@ -307,6 +320,7 @@ func (s *Store) revoke(ctx context.Context, table, id string) error {
 		}
 		return nil
 	})
+	s.credentials.clear()
 	if err != nil {
 		return fmt.Errorf("revoke %q: %w", id, err)
 	}
@@ -336,6 +350,7 @@ func (s *Store) RotateCredential(ctx context.Context, id string, newHash []byte,
 		out = c
 		return nil
 	})
+	s.credentials.clear()
 	if err != nil {
 		return store.Credential{}, fmt.Errorf("rotate credential: %w", err)
 	}

@@ -65,6 +65,7 @@ type Store struct {
 	// readIsolation is the isolation of read transactions: one that gives a snapshot.
 	readIsolation sql.IsolationLevel
 	positions     positionCache
+	credentials   credentialCache
 
 	cacheStmts bool
 	stmtMu     sync.Mutex
