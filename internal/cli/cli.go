@@ -65,6 +65,7 @@ usage:
                [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
                [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
                [--query-timeout 10s] [--expensive-reads-per-tenant 2]
+               [--rate-per-credential 100] [--rate-per-tenant 200] [--auth-failures-per-minute 30]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -272,6 +273,9 @@ func serve(ctx context.Context, args []string, env Env) error {
 	maxBodyInFlight := fs.Int64("max-body-bytes-in-flight", httpapi.DefaultMaxBodyBytesInFlight, "most bytes of request bodies handled at once; others wait their turn")
 	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "longest database work of one list; a list over it is 400 tooMany (0: no limit)")
 	expensiveReads := fs.Int("expensive-reads-per-tenant", 2, "most sorted lists of one tenant run at once; others wait their turn")
+	ratePerCredential := fs.Float64("rate-per-credential", 100, "SCIM requests a second per credential, burst twice that; over it is 429 with Retry-After (0: no limit)")
+	ratePerTenant := fs.Float64("rate-per-tenant", 200, "SCIM requests a second per tenant, burst twice that (0: no limit)")
+	authFailures := fs.Int("auth-failures-per-minute", 30, "failed SCIM authentications a minute per client address and per credential id before failures are answered 429 (0: no bound)")
 	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
 	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
 	if _, err := parse(fs, args, env); err != nil {
@@ -322,7 +326,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 	handler := server.New(st, server.Options{Logger: logger,
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
 			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
-			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads}})
+			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads,
+			RatePerCredential: *ratePerCredential, RatePerTenant: *ratePerTenant, AuthFailuresPerMinute: *authFailures}})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

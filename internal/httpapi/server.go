@@ -76,6 +76,13 @@ type Options struct {
 
 	// Compat gives each tenant the client dialect switches it needs (serve --compat).
 	Compat *compat.Config
+
+	// RatePerCredential and RatePerTenant limit requests per second (0: no limit), each
+	// with a burst of twice its rate; a request over either is 429 with Retry-After.
+	RatePerCredential, RatePerTenant float64
+	// AuthFailuresPerMinute is how many failed authentications a client address, and a
+	// credential id, may have a minute before failures are answered 429 (0: no bound).
+	AuthFailuresPerMinute int
 }
 
 // Defaults of Options.
@@ -101,6 +108,10 @@ type Server struct {
 	overloaded   atomic.Int64
 	// clientFailures counts requests the client did not complete (see clientFailure).
 	clientFailures atomic.Int64
+	// Request rates, and failed authentications by client address and by credential id
+	// (throttleLog keeps their throttling to one log line a minute per address).
+	credentialRate, tenantRate            *buckets
+	failedByAddr, failedByID, throttleLog *buckets
 }
 
 // ClientFailures is how many requests failed by their client's doing since the server
@@ -156,7 +167,15 @@ func New(st store.Store, opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	opts.BaseURL = NormalizeBaseURL(opts.BaseURL)
-	s := &Server{store: st, opts: opts, log: opts.Logger, bodies: newByteBudget(opts.MaxBodyBytesInFlight)}
+	s := &Server{store: st, opts: opts, log: opts.Logger, bodies: newByteBudget(opts.MaxBodyBytesInFlight),
+		credentialRate: newBuckets(opts.RatePerCredential, int(2*opts.RatePerCredential)),
+		tenantRate:     newBuckets(opts.RatePerTenant, int(2*opts.RatePerTenant)),
+	}
+	if n := opts.AuthFailuresPerMinute; n > 0 {
+		s.failedByAddr = newBuckets(float64(n)/60, n)
+		s.failedByID = newBuckets(float64(n)/60, n)
+		s.throttleLog = newBuckets(1.0/60, 1)
+	}
 	if opts.ExpensiveReadsPerTenant <= 0 {
 		opts.ExpensiveReadsPerTenant = 2
 		s.opts.ExpensiveReadsPerTenant = 2
@@ -284,7 +303,12 @@ func tenantOf(ctx context.Context) string {
 // authenticated resolves the credential to its tenant, then runs h and renders its error.
 func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authenticate(r)
+		c, id, err := s.authenticate(r)
+		if err != nil {
+			err = s.authFailed(w, r, id, err)
+		} else {
+			err = s.admit(w, c)
+		}
 		if err == nil {
 			ctx := context.WithValue(r.Context(), tenantKey{}, c.TenantID)
 			ctx = context.WithValue(ctx, typesKey{}, s.typesFor(c.TenantName))
@@ -297,32 +321,88 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) (store.Credential, error) {
+// authenticate returns the request's credential, or the id it claimed (if any) and why
+// it is refused.
+func (s *Server) authenticate(r *http.Request) (store.Credential, string, error) {
 	var id, secret string
 	if user, pass, ok := r.BasicAuth(); ok {
 		id, secret = user, pass
 	} else if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
 		var ok bool
 		if id, secret, ok = credential.SplitBearer(strings.TrimSpace(auth[7:])); !ok {
-			return store.Credential{}, scim.Unauthorized("malformed bearer token")
+			return store.Credential{}, "", scim.Unauthorized("malformed bearer token")
 		}
 	} else {
-		return store.Credential{}, scim.Unauthorized("authentication required: Basic or Bearer")
+		return store.Credential{}, "", scim.Unauthorized("authentication required: Basic or Bearer")
 	}
 	c, err := s.store.Credential(r.Context(), id)
 	now := time.Now()
 	if errors.Is(err, store.ErrNotFound) {
 		credential.Valid(store.Credential{}, secret, now) // same work whether or not the id exists
-		return store.Credential{}, scim.Unauthorized("invalid credentials")
+		return store.Credential{}, id, scim.Unauthorized("invalid credentials")
 	}
 	if err != nil {
-		return store.Credential{}, err
+		return store.Credential{}, id, err
 	}
 	if !credential.Valid(c, secret, now) {
-		return store.Credential{}, scim.Unauthorized("invalid credentials")
+		return store.Credential{}, id, scim.Unauthorized("invalid credentials")
 	}
 	s.opts.Usage.Credential(c.ID, compat.IdentifyClient(r), now)
-	return c, nil
+	return c, id, nil
+}
+
+// authFailed logs a refused authentication and throttles repeated ones: past the budget
+// of failures for the client's address or for the credential id it claimed, the answer is
+// 429 with Retry-After instead of 401, which slows a guessing client down. A valid
+// credential is never refused by this: identity providers send from addresses they share
+// among their customers, and one customer's misconfigured connection must not lock the
+// others out.
+func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, id string, err error) error {
+	e, ok := scim.AsError(err)
+	if !ok || e.Status != http.StatusUnauthorized {
+		return err
+	}
+	now := time.Now()
+	addr := clientAddress(r)
+	okAddr, waitAddr := s.failedByAddr.take(addr, now)
+	okID, waitID := true, time.Duration(0)
+	if id != "" {
+		okID, waitID = s.failedByID.take(id, now)
+	}
+	if okAddr && okID {
+		// Logged while under the budget only: a flood of failures is one line per window.
+		s.log.Info("SCIM authentication failed", "addr", addr, "credential", id, "reason", e.Detail)
+		return err
+	}
+	if !s.throttledLogged(addr, now) {
+		s.log.Warn("SCIM authentication failures throttled", "addr", addr, "credential", id)
+	}
+	wait := max(waitAddr, waitID)
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+	return scim.Status(http.StatusTooManyRequests, "too many failed authentications; retry after %d seconds", retryAfter(wait))
+}
+
+// throttledLogged reports whether addr's throttling was logged in the last minute, and
+// notes it if not.
+func (s *Server) throttledLogged(addr string, now time.Time) bool {
+	ok, _ := s.throttleLog.take(addr, now)
+	return !ok
+}
+
+// admit applies the request rate limits of the credential and of its tenant.
+func (s *Server) admit(w http.ResponseWriter, c store.Credential) error {
+	now := time.Now()
+	for _, l := range []struct {
+		b    *buckets
+		key  string
+		what string
+	}{{s.credentialRate, c.ID, "this credential"}, {s.tenantRate, c.TenantID, "this tenant"}} {
+		if ok, wait := l.b.take(l.key, now); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+			return scim.Status(http.StatusTooManyRequests, "request rate of %s exceeded; retry after %d seconds", l.what, retryAfter(wait))
+		}
+	}
+	return nil
 }
 
 // renderError writes the RFC 7644 §3.12 error envelope.
