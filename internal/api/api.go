@@ -38,14 +38,18 @@ type Options struct {
 	Logger *slog.Logger
 	// Usage, when set, records when each API key was last used.
 	Usage *service.Usage
+	// Origin is the scheme and host a request reached scimd at, for the SCIM base URL
+	// when none is configured (scheme and Host of the request when nil).
+	Origin func(*http.Request) string
 }
 
 // Server is the management API.
 type Server struct {
-	svc   *service.Service
-	usage *service.Usage
-	log   *slog.Logger
-	mux   *http.ServeMux
+	svc    *service.Service
+	usage  *service.Usage
+	log    *slog.Logger
+	origin func(*http.Request) string
+	mux    *http.ServeMux
 }
 
 // New builds the API over the service layer.
@@ -53,7 +57,7 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{svc: svc, usage: opts.Usage, log: opts.Logger, mux: http.NewServeMux()}
+	s := &Server{svc: svc, usage: opts.Usage, log: opts.Logger, origin: opts.Origin, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET "+Prefix+"/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(OpenAPI)

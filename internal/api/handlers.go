@@ -133,6 +133,9 @@ func (s *Server) scimBaseURL(r *http.Request) string {
 	if u := s.svc.SCIMBaseURL(); u != "" {
 		return u
 	}
+	if s.origin != nil {
+		return s.origin(r) + scimPrefix
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

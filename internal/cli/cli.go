@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -66,6 +67,7 @@ usage:
                [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
                [--query-timeout 10s] [--expensive-reads-per-tenant 2]
                [--rate-per-credential 100] [--rate-per-tenant 200] [--auth-failures-per-minute 30]
+               [--trusted-proxies CIDR,…] [--tls-cert FILE --tls-key FILE] [--shutdown-timeout 30s]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -275,6 +277,10 @@ func serve(ctx context.Context, args []string, env Env) error {
 	expensiveReads := fs.Int("expensive-reads-per-tenant", 2, "most sorted lists of one tenant run at once; others wait their turn")
 	ratePerCredential := fs.Float64("rate-per-credential", 100, "SCIM requests a second per credential, burst twice that; over it is 429 with Retry-After (0: no limit)")
 	ratePerTenant := fs.Float64("rate-per-tenant", 200, "SCIM requests a second per tenant, burst twice that (0: no limit)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long requests under way may take to finish")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS; reloaded on SIGHUP or when it changes")
+	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR ranges of proxies whose X-Forwarded-Proto and -Host are believed (when --base-url is not set)")
 	authFailures := fs.Int("auth-failures-per-minute", 30, "failed SCIM authentications a minute per client address and per credential id before failures are answered 429 (0: no bound)")
 	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
 	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
@@ -283,6 +289,19 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 	if *baseURL != "" {
 		if err := checkBaseURL(*baseURL); err != nil {
+			return err
+		}
+	}
+	proxies, err := parsePrefixes(*trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	var certs *certReloader
+	if *tlsCert != "" {
+		if certs, err = newCertReloader(*tlsCert, *tlsKey); err != nil {
 			return err
 		}
 	}
@@ -319,7 +338,11 @@ func serve(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if err := bootstrap(ctx, st, c.db, publicURL(*baseURL, listenURLAddr(*addr, ln.Addr())), env); err != nil {
+	public := publicURL(*baseURL, listenURLAddr(*addr, ln.Addr()))
+	if certs != nil && *baseURL == "" {
+		public = "https" + strings.TrimPrefix(public, "http")
+	}
+	if err := bootstrap(ctx, st, c.db, public, env); err != nil {
 		ln.Close()
 		return err
 	}
@@ -327,7 +350,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
 			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
 			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads,
-			RatePerCredential: *ratePerCredential, RatePerTenant: *ratePerTenant, AuthFailuresPerMinute: *authFailures}})
+			RatePerCredential: *ratePerCredential, RatePerTenant: *ratePerTenant, AuthFailuresPerMinute: *authFailures,
+			TrustedProxies: proxies}})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -337,21 +361,31 @@ func serve(ctx context.Context, args []string, env Env) error {
 		WriteTimeout: *writeTimeout,
 		IdleTimeout:  120 * time.Second,
 	}
-	logger.Info("serving SCIM", "addr", ln.Addr().String(), "db", c.db)
+	var hup chan os.Signal
+	if certs != nil {
+		hup = notifyHUP()
+	}
+	logger.Info("serving SCIM", "addr", ln.Addr().String(), "db", c.db, "tls", certs != nil)
 	if env.Ready != nil {
 		env.Ready(ln.Addr().String())
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
+		go certs.watch(ctx, hup, 5*time.Second, logger)
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
 	// Finish the requests under way; their writes are acknowledged only once committed.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	logger.Info("shutting down")
 	return errors.Join(srv.Shutdown(shutdownCtx), handler.Close(shutdownCtx))
@@ -384,4 +418,25 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// parsePrefixes reads a comma-separated list of addresses and CIDR ranges.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR range", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -80,6 +81,9 @@ type Options struct {
 	// RatePerCredential and RatePerTenant limit requests per second (0: no limit), each
 	// with a burst of twice its rate; a request over either is 429 with Retry-After.
 	RatePerCredential, RatePerTenant float64
+	// TrustedProxies are the addresses whose X-Forwarded-Proto and X-Forwarded-Host are
+	// believed when BaseURL is not set.
+	TrustedProxies []netip.Prefix
 	// AuthFailuresPerMinute is how many failed authentications a client address, and a
 	// credential id, may have a minute before failures are answered 429 (0: no bound).
 	AuthFailuresPerMinute int
@@ -507,11 +511,57 @@ func (s *Server) baseURL(r *http.Request) string {
 	if s.opts.BaseURL != "" {
 		return s.opts.BaseURL + Prefix
 	}
-	scheme := "http"
+	return RequestOrigin(r, s.opts.TrustedProxies) + Prefix
+}
+
+// RequestOrigin is the scheme and host a client used to reach r: X-Forwarded-Proto and
+// X-Forwarded-Host when the request comes straight from a trusted proxy, else the
+// connection's own. From anyone else those headers are ignored, or any client could make
+// scimd hand out URLs of its choosing (in meta.location and Location).
+func RequestOrigin(r *http.Request, trusted []netip.Prefix) string {
+	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + Prefix
+	if len(trusted) == 0 {
+		return scheme + "://" + host
+	}
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return scheme + "://" + host
+	}
+	addr := peer.Addr().Unmap()
+	for _, p := range trusted {
+		if !p.Contains(addr) {
+			continue
+		}
+		// A proxy chain appends: the first value is what the client sent to the first proxy.
+		if v := firstForwarded(r.Header.Get("X-Forwarded-Proto")); v == "http" || v == "https" {
+			scheme = v
+		}
+		if v := firstForwarded(r.Header.Get("X-Forwarded-Host")); v != "" && validHost(v) {
+			host = v
+		}
+		break
+	}
+	return scheme + "://" + host
+}
+
+func firstForwarded(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.ToLower(strings.TrimSpace(first))
+}
+
+// validHost accepts a host[:port] of letters, digits, dots, hyphens, and a bracketed IPv6
+// address: nothing that could end the URL early or add a path.
+func validHost(h string) bool {
+	for _, c := range h {
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)
+		if !ok {
+			return false
+		}
+	}
+	return len(h) <= 253
 }
 
 // etag renders a version as a weak entity tag (RFC 7644 §3.14).

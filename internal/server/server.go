@@ -55,7 +55,9 @@ func New(st store.Store, opts Options) *Server {
 	}
 	return &Server{
 		Service: svc, usage: usage,
-		api:  api.New(svc, api.Options{Logger: opts.Logger, Usage: usage}),
+		api: api.New(svc, api.Options{Logger: opts.Logger, Usage: usage, Origin: func(r *http.Request) string {
+			return httpapi.RequestOrigin(r, opts.SCIM.TrustedProxies)
+		}}),
 		scim: httpapi.New(st, scimOpts),
 	}
 }
