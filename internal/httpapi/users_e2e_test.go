@@ -750,7 +750,7 @@ func TestUserETags(t *testing.T) {
 		tag = change(http.MethodPatch, patchBody(patchOp("replace", "title", "Two")), strings.TrimPrefix(tag, "W/"))
 		change(http.MethodPut, userBody("etag.user", map[string]any{"title": "Three"}), tag) // the next uses "*"
 		tag = change(http.MethodPut, userBody("etag.user", map[string]any{"title": "Four"}), "*")
-		change(http.MethodPatch, patchBody(patchOp("replace", "active", false)), `W/"0", `+tag)
+		tag = change(http.MethodPatch, patchBody(patchOp("replace", "active", false)), `W/"0", `+tag)
 
 		// A stale tag is 412, and changes nothing.
 		for _, stale := range []string{old, strings.TrimPrefix(old, "W/"), `W/"12345"`} {
