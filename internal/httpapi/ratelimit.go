@@ -60,24 +60,6 @@ func (b *buckets) take(key string, now time.Time) (ok bool, wait time.Duration) 
 	return false, time.Duration((1 - k.tokens) / b.rate * float64(time.Second))
 }
 
-// peek reports whether key has a token left, without taking one.
-func (b *buckets) peek(key string, now time.Time) (ok bool, wait time.Duration) {
-	if b == nil {
-		return true, 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	k, found := b.m[key]
-	if !found {
-		return true, 0
-	}
-	tokens := math.Min(b.burst, k.tokens+now.Sub(k.last).Seconds()*b.rate)
-	if tokens >= 1 {
-		return true, 0
-	}
-	return false, time.Duration((1 - tokens) / b.rate * float64(time.Second))
-}
-
 func (b *buckets) prune(now time.Time) {
 	for key, k := range b.m {
 		if k.tokens+now.Sub(k.last).Seconds()*b.rate >= b.burst {
