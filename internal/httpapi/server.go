@@ -374,8 +374,13 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, id string, e
 		okID, waitID = s.failedByID.take(id, now)
 	}
 	if okAddr && okID {
-		// Logged while under the budget only: a flood of failures is one line per window.
-		s.log.Info("SCIM authentication failed", "addr", addr, "credential", id, "reason", e.Detail)
+		// Logged while under the budget only: a flood of failures is one line per window. A
+		// request that claims no credential at all (a probe, a browser) is only DEBUG.
+		level := slog.LevelInfo
+		if id == "" {
+			level = slog.LevelDebug
+		}
+		s.log.Log(r.Context(), level, "SCIM authentication failed", "addr", addr, "credential", id, "reason", e.Detail)
 		return err
 	}
 	if !s.throttledLogged(addr, now) {
