@@ -12,6 +12,8 @@ import (
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/service"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/postgres"
+	"github.com/scimd/scimd/internal/store/sqlite"
 )
 
 // The admin commands are the service layer's other face (the management API is the
@@ -518,4 +520,52 @@ func groupList(ctx context.Context, args []string, env Env) error {
 		}
 		return tw.Flush()
 	})
+}
+
+// backup and restore copy the embedded store's file; PostgreSQL has its own tools, which
+// also cover what a copy of one database cannot (point-in-time recovery).
+func backup(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("backup", env, &c)
+	pos, err := parse(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: scimd backup [--db scimd.db] FILE")
+	}
+	if postgres.IsURL(c.db) {
+		return errors.New("backup copies the SQLite file; for PostgreSQL use pg_dump or base backups (docs/deploy.md)")
+	}
+	if err := sqlite.Backup(ctx, c.db, pos[0]); err != nil {
+		return err
+	}
+	if c.json {
+		return printJSON(env.Stdout, map[string]any{"db": c.db, "backup": pos[0]})
+	}
+	fmt.Fprintf(env.Stdout, "backed up %s to %s\n", c.db, pos[0])
+	return nil
+}
+
+func restore(ctx context.Context, args []string, env Env) error {
+	var c common
+	fs := newFlags("restore", env, &c)
+	pos, err := parse(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: scimd restore [--db scimd.db] FILE")
+	}
+	if postgres.IsURL(c.db) {
+		return errors.New("restore writes a SQLite file; for PostgreSQL use pg_restore (docs/deploy.md)")
+	}
+	if err := sqlite.Restore(ctx, pos[0], c.db); err != nil {
+		return err
+	}
+	if c.json {
+		return printJSON(env.Stdout, map[string]any{"db": c.db, "restored_from": pos[0]})
+	}
+	fmt.Fprintf(env.Stdout, "restored %s from %s\n", c.db, pos[0])
+	return nil
 }

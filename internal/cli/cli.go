@@ -76,6 +76,7 @@ usage:
   scimd apikey list | apikey revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
+  scimd backup [--db scimd.db] FILE | restore [--db scimd.db] FILE
   scimd version
 
 ` + commonFlagsHelp
@@ -151,6 +152,12 @@ func run(ctx context.Context, args []string, env Env) error {
 		return serve(ctx, args, env)
 	}
 	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "backup":
+		return backup(ctx, rest, env)
+	case "restore":
+		return restore(ctx, rest, env)
+	}
 	sub := ""
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		sub, rest = rest[0], rest[1:]
