@@ -73,6 +73,7 @@ usage:
   scimd apikey list | apikey revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
+  scimd check [--bearer TOKEN | --basic USER:PASS] [--flow NAME|all] [--json] URL
   scimd version
 
 ` + commonFlagsHelp
@@ -148,6 +149,10 @@ func run(ctx context.Context, args []string, env Env) error {
 		return serve(ctx, args, env)
 	}
 	cmd, rest := args[0], args[1:]
+	// check takes a URL, not a subcommand.
+	if cmd == "check" {
+		return check(ctx, rest, env)
+	}
 	sub := ""
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		sub, rest = rest[0], rest[1:]
