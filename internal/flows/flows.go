@@ -86,13 +86,30 @@ func (s *Statuses) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Load returns every embedded flow, ordered by name.
+// flowOrder puts the most used providers first; other flows follow by name.
+var flowOrder = []string{"okta-catalog", "okta-wizard", "entra", "entra-aadOptscim062020", "jumpcloud", "onelogin", "google"}
+
+// cmpOrder orders fixture file names by their flow's place in order, then by name.
+func cmpOrder(order []string, a, b string) int {
+	rank := func(n string) int {
+		if i := slices.Index(order, strings.TrimSuffix(path.Base(n), ".json")); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	if ra, rb := rank(a), rank(b); ra != rb {
+		return ra - rb
+	}
+	return strings.Compare(a, b)
+}
+
+// Load returns every embedded flow, the most used providers first.
 func Load() ([]Flow, error) {
 	names, err := fs.Glob(fixtures, "testdata/*.json")
 	if err != nil {
 		return nil, fmt.Errorf("list flows: %w", err)
 	}
-	slices.Sort(names)
+	slices.SortFunc(names, func(a, b string) int { return cmpOrder(flowOrder, a, b) })
 	var out []Flow
 	for _, n := range names {
 		data, err := fixtures.ReadFile(n)
