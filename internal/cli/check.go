@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/scimd/scimd/internal/flows"
-	"github.com/scimd/scimd/internal/scimclient"
 )
 
 const checkUsage = `usage:
@@ -48,17 +46,6 @@ func check(ctx context.Context, args []string, env Env) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("check: want one URL, the SCIM base URL (e.g. https://scim.example.com/scim/v2); run 'scimd check -h'")
 	}
-	base, err := url.Parse(pos[0])
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return fmt.Errorf("check: %q is not an http or https URL", pos[0])
-	}
-	if base.RawQuery != "" {
-		// The flows add the query a provider appends (entra-aadOptscim062020 adds its flag).
-		return fmt.Errorf("check: give the base URL without a query (%q): the flows add what each provider appends", base.RawQuery)
-	}
-	if *bearer != "" && *basic != "" {
-		return fmt.Errorf("check: give --bearer or --basic, not both")
-	}
 	all, err := flows.Load()
 	if err != nil {
 		return err
@@ -67,17 +54,9 @@ func check(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
-	c := scimclient.New(base.String(), "")
-	c.Authorization = ""
-	switch {
-	case *bearer != "":
-		c.Authorization = "Bearer " + *bearer
-	case *basic != "":
-		user, pass, ok := strings.Cut(*basic, ":")
-		if !ok {
-			return fmt.Errorf("check: --basic wants USER:PASS")
-		}
-		c.Authorization = scimclient.Basic(user, pass)
+	c, err := clientFor("check", pos[0], *bearer, *basic)
+	if err != nil {
+		return err
 	}
 	c.HTTP = &http.Client{Timeout: *timeout}
 	var rep checkReport

@@ -74,6 +74,8 @@ usage:
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
   scimd check [--bearer TOKEN | --basic USER:PASS] [--flow NAME|all] [--json] URL
+  scimd bench [--bearer TOKEN | --basic USER:PASS] [--concurrency 8] [--duration 10s]
+              [--group-size 200] [--floor] [--json] URL
   scimd version
 
 ` + commonFlagsHelp
@@ -149,9 +151,12 @@ func run(ctx context.Context, args []string, env Env) error {
 		return serve(ctx, args, env)
 	}
 	cmd, rest := args[0], args[1:]
-	// check takes a URL, not a subcommand.
-	if cmd == "check" {
+	// check and bench take a URL, not a subcommand.
+	switch cmd {
+	case "check":
 		return check(ctx, rest, env)
+	case "bench":
+		return bench(ctx, rest, env)
 	}
 	sub := ""
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
