@@ -9,8 +9,11 @@
 //
 //	{"*": {}, "acme": {"scim2ModelsNoPagination": true}}
 //
-// (The Okta and Entra leniencies that scimd applies to every tenant still live in the
-// protocol package; they are to move here.)
+// Dialects (dialects.go) registers every dialect behaviour with the client that needs it,
+// the code that handles it and the recorded flow that proves it. Behaviours that every
+// tenant gets and that bend the protocol's own parsing (PATCH ops, values) stay inside
+// internal/scim, where that parsing is, and are listed there; behaviours at the HTTP edge
+// (IdentifyClient, BodyMediaType) and per-tenant switches live here.
 package compat
 
 import (

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/flows"
 	"github.com/scimd/scimd/internal/storetest"
 )
@@ -50,6 +51,15 @@ func TestFlows(t *testing.T) {
 	})
 	if t.Failed() {
 		return
+	}
+	// Every registered dialect's proof is a step of a flow, and it passed.
+	for _, d := range compat.Dialects {
+		if d.Proof == "" {
+			continue
+		}
+		if s, ok := flows.FindStep(results["sqlite"], d.Proof); !ok || !s.Pass {
+			t.Errorf("dialect %s: proof %q: found %v, passed %v", d.Name, d.Proof, ok, s.Pass)
+		}
 	}
 	want := flows.Markdown(all, results["sqlite"])
 	if pg, ok := results["postgres"]; ok && flows.Markdown(all, pg) != want {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/scimd/scimd/internal/compat"
 )
 
 // opOrder is the order of the rows of docs/compatibility.md; an op not listed here
@@ -73,6 +75,24 @@ func Markdown(all []Flow, results []Result) string {
 			b.WriteString(row + "\n")
 		}
 	}
+	b.WriteString("\n## Dialect behaviours\n\n")
+	b.WriteString("Every behaviour scimd has because a client needs it (`internal/compat`, `Dialects`), where the\n")
+	b.WriteString("code is, and the flow step that replays it. Per-tenant switches are set with `scimd serve --compat FILE`.\n\n")
+	b.WriteString("| Behaviour | Clients | What they send | Code | Switch | Proved by |\n|---|---|---|---|---|---|\n")
+	for _, d := range compat.Dialects {
+		proof := "—"
+		if d.Proof != "" {
+			proof = "✗ " + d.Proof
+			if s, ok := FindStep(results, d.Proof); ok && s.Pass {
+				proof = "✓ " + d.Proof
+			}
+		}
+		sw := "every tenant"
+		if d.Switch != "" {
+			sw = "`" + d.Switch + "`"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s |\n", d.Name, strings.Join(d.Clients, ", "), cell(d.Sends), d.Code, sw, cell(proof))
+	}
 	for i, f := range all {
 		fmt.Fprintf(&b, "\n## %s (`--flow %s`)\n\n%s\n\n", f.Provider, f.Name, f.About)
 		if f.BaseQuery != "" {
@@ -109,4 +129,20 @@ func Markdown(all []Flow, results []Result) string {
 // cell escapes text for a Markdown table cell.
 func cell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// FindStep finds a step's result by "flow: step name".
+func FindStep(results []Result, ref string) (StepResult, bool) {
+	flow, step, _ := strings.Cut(ref, ": ")
+	for _, r := range results {
+		if r.Flow != flow {
+			continue
+		}
+		for _, s := range r.Steps {
+			if s.Step == step {
+				return s, true
+			}
+		}
+	}
+	return StepResult{}, false
 }
