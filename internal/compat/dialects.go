@@ -1,6 +1,11 @@
 package compat
 
-import "mime"
+import (
+	"mime"
+	"strings"
+
+	"github.com/scimd/scimd/internal/scim"
+)
 
 // Dialect is one behaviour scimd has because a client in the field needs it: what the
 // client sends, who sends it, where the code that accepts it is, and the recorded flow
@@ -67,6 +72,9 @@ var Dialects = []Dialect{
 	{Name: "json-media-type", Clients: []string{Okta, Entra},
 		Sends: `bodies as application/json (Okta's SPEC test) or application/scim+json; charset=utf-8 (Entra): both accepted`,
 		Code:  "internal/compat/dialects.go:BodyMediaType", Proof: `okta-catalog: create as Okta's SPEC test does, with application/json`},
+	{Name: "entra-replace-members-adds", Clients: []string{Entra},
+		Sends: `Replace of "members" with only the changed members (reported, not documented): with the switch, an add; without it, the whole list as RFC 7644 and Okta's Push now need`,
+		Code:  "internal/compat/dialects.go:RewriteMemberOps", Switch: "replaceMembersAdds"},
 	{Name: "scim2-models-no-pagination", Clients: []string{"scim2-models (Python)"},
 		Sends: `validates /ServiceProviderConfig against RFC 7643's schema and rejects RFC 9865's "pagination": left out for the tenant`,
 		Code:  "internal/httpapi/discovery.go:serviceProviderConfig", Switch: "scim2ModelsNoPagination"},
@@ -79,4 +87,23 @@ var Dialects = []Dialect{
 func BodyMediaType(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && (mt == "application/scim+json" || mt == "application/json")
+}
+
+// RewriteMemberOps applies a tenant's switches to parsed group PATCH operations, before
+// they are split into attribute and member changes. With ReplaceMembersAdds, a replace
+// whose path is "members" (no filter) becomes an add; path-less operations are left as
+// they are, since Okta's path-less replace of {"members": […]} is a whole list.
+func RewriteMemberOps(sw Switches, ops []scim.PatchOperation) []scim.PatchOperation {
+	if !sw.ReplaceMembersAdds {
+		return ops
+	}
+	out := make([]scim.PatchOperation, len(ops))
+	for i, op := range ops {
+		if op.Op == "replace" && op.Path != nil && op.Path.Filter == nil && op.Path.Sub == "" && op.Path.Attr.Sub == "" &&
+			strings.EqualFold(op.Path.Attr.Name, "members") && (op.Path.Attr.URN == "" || strings.EqualFold(op.Path.Attr.URN, scim.GroupSchema)) {
+			op.Op = "add"
+		}
+		out[i] = op
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,12 @@ import (
 func TestDialectsCode(t *testing.T) {
 	root := filepath.Join("..", "..")
 	seen := map[string]bool{}
-	switches := map[string]bool{"scim2ModelsNoPagination": true} // Switches' JSON names
+	switches := map[string]bool{} // Switches' JSON names
+	st := reflect.TypeOf(Switches{})
+	for i := 0; i < st.NumField(); i++ {
+		switches[st.Field(i).Tag.Get("json")] = true
+	}
+	used := map[string]bool{}
 	for _, d := range Dialects {
 		if d.Name == "" || seen[d.Name] || len(d.Clients) == 0 || d.Sends == "" {
 			t.Errorf("%q: want a unique name, clients and what they send", d.Name)
@@ -24,6 +30,7 @@ func TestDialectsCode(t *testing.T) {
 		if d.Switch != "" && !switches[d.Switch] {
 			t.Errorf("%s: no switch %q", d.Name, d.Switch)
 		}
+		used[d.Switch] = true
 		file, fn, ok := strings.Cut(d.Code, ":")
 		if !ok {
 			t.Errorf("%s: code %q is not file:function", d.Name, d.Code)
@@ -42,6 +49,19 @@ func TestDialectsCode(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no function %s in %s", d.Name, fn, file)
+		}
+	}
+}
+
+func TestEverySwitchRegistered(t *testing.T) {
+	used := map[string]bool{}
+	for _, d := range Dialects {
+		used[d.Switch] = true
+	}
+	st := reflect.TypeOf(Switches{})
+	for i := 0; i < st.NumField(); i++ {
+		if name := st.Field(i).Tag.Get("json"); !used[name] {
+			t.Errorf("switch %s is in no registered dialect", name)
 		}
 	}
 }
