@@ -164,6 +164,15 @@ func Parse(name string, data []byte) (Flow, error) {
 	if f.Provider == "" || len(f.Steps) == 0 {
 		return Flow{}, fmt.Errorf("flow %s: provider and steps are required", name)
 	}
+	// Variables are expanded once, in no particular order, so they may use ${rand} (and
+	// ${guid}) but not each other.
+	for k, v := range f.Vars {
+		for _, m := range varRE.FindAllStringSubmatch(v, -1) {
+			if m[1] != "rand" && m[1] != "guid" {
+				return Flow{}, fmt.Errorf("flow %s: var %s uses ${%s}: vars may use only ${rand} and ${guid}", name, k, m[1])
+			}
+		}
+	}
 	for i, s := range f.Steps {
 		if s.Name == "" || s.Op == "" || s.Method == "" || !strings.HasPrefix(s.Path, "/") || len(s.Status) == 0 {
 			return Flow{}, fmt.Errorf("flow %s: step %d (%q): name, op, method, a path starting with / and status are required", name, i+1, s.Name)

@@ -67,6 +67,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown matcher", `{"provider":"p","steps":[{"name":"n","op":"o","method":"GET","path":"/Users","status":200,"expect":{"a":"$prsent"}}]}`, "unknown matcher"},
 		{"no status", `{"provider":"p","steps":[{"name":"n","op":"o","method":"GET","path":"/Users"}]}`, "required"},
 		{"no steps", `{"provider":"p"}`, "required"},
+		{"var uses a var", `{"provider":"p","vars":{"a":"x","b":"${a}"},"steps":[{"name":"n","op":"o","method":"GET","path":"/Users","status":200}]}`, "only ${rand}"},
 		{"echo and body", `{"provider":"p","steps":[{"name":"n","op":"o","method":"PUT","path":"/Users/1","status":200,"echo":true,"body":{}}]}`, "exclude"},
 	} {
 		if _, err := Parse(tc.name, []byte(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {

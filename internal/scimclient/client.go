@@ -1,5 +1,6 @@
-// Package scimclient is a small SCIM 2.0 client shared by the tests, and later by the
-// conformance checker and the load tool: raw requests in, status and decoded JSON out.
+// Package scimclient is the one SCIM 2.0 client: the tests, the recorded identity-provider
+// flows, `scimd check` and `scimd bench` all use it. Raw requests in, status and decoded
+// JSON out.
 package scimclient
 
 import (
