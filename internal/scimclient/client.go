@@ -5,6 +5,7 @@ package scimclient
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -112,7 +113,17 @@ func (c *Client) Send(ctx context.Context, req Request) (*Response, error) {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, req.Path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	var body io.Reader = resp.Body
+	// Okta sends Accept-Encoding: gzip,deflate; a request that sets the header itself
+	// gets the body as the server encoded it (net/http decompresses only when it asked).
+	if resp.Header.Get("Content-Encoding") == "gzip" && !resp.Uncompressed {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: gzip body: %w", req.Method, req.Path, err)
+		}
+		body = zr
+	}
+	data, err := io.ReadAll(body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read body: %w", req.Method, req.Path, err)
 	}
