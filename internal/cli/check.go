@@ -59,6 +59,11 @@ func check(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	c.HTTP = &http.Client{Timeout: *timeout}
+	// An endpoint that cannot be reached at all fails every step the same way: say it once.
+	// Any HTTP answer, a 401 included, goes on to the flows, whose steps say what is wrong.
+	if _, err := c.Do(ctx, http.MethodGet, "/Users?startIndex=1&count=1", nil); err != nil {
+		return fmt.Errorf("check: cannot reach %s: %w", pos[0], err)
+	}
 	var rep checkReport
 	for _, f := range selected {
 		res := flows.Run(ctx, c, f)

@@ -212,6 +212,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{[]string{"check", "--bearer", "a", "--basic", "b:c", "http://127.0.0.1:1"}, "not both"},
 		{[]string{"check", "--basic", "bc", "http://127.0.0.1:1"}, "USER:PASS"},
 		{[]string{"check", "--flow", "nope", "http://127.0.0.1:1"}, "no flow named"},
+		{[]string{"check", "--bearer", "x", "http://127.0.0.1:1/scim/v2"}, "cannot reach http://127.0.0.1:1/scim/v2"},
 	} {
 		fails(t, runMain(t, "", nil, tc.args...), tc.want, strings.Join(tc.args, " "))
 	}
