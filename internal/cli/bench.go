@@ -68,6 +68,9 @@ func bench(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	c.HTTP = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency}}
+	// A server's rate limits answer 429 with Retry-After; the load waits as identity
+	// providers do, and reports how often (a rate-limited run measures the limits).
+	c.Retries429 = 10
 	rep := benchReport{URL: pos[0]}
 	if rep.Result, err = flows.Bench(ctx, c, o); err != nil {
 		return err
@@ -108,20 +111,20 @@ func printBench(w io.Writer, rep benchReport) {
 	r := rep.Result
 	fmt.Fprintf(w, "%s: %d clients for %.1fs, a group of %d members\n", rep.URL, r.Concurrency, r.Seconds, r.GroupSize)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "operation\tcount\tper s\tp50 ms\tp99 ms\terrors\t"
+	head := "operation\tcount\tper s\tp50 ms\tp99 ms\terrors\t429s\t"
 	if rep.Floor != nil {
 		head += "floor p50 ms\tfloor p99 ms\tkept\t"
 	}
 	fmt.Fprintln(tw, head)
 	for i, op := range r.Ops {
-		line := fmt.Sprintf("%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t", op.Op, op.Count, op.PerSec, op.P50Ms, op.P99Ms, op.Errors)
+		line := fmt.Sprintf("%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%d\t", op.Op, op.Count, op.PerSec, op.P50Ms, op.P99Ms, op.Errors, op.Throttled)
 		if rep.Floor != nil {
 			f := rep.Floor.Ops[i]
 			line += fmt.Sprintf("%.2f\t%.2f\t%s\t", f.P50Ms, f.P99Ms, ratio(f.P50Ms, op.P50Ms))
 		}
 		fmt.Fprintln(tw, line)
 	}
-	line := fmt.Sprintf("all\t\t%.0f\t\t\t%d\t", r.PerSec, r.Errors)
+	line := fmt.Sprintf("all\t\t%.0f\t\t\t%d\t%d\t", r.PerSec, r.Errors, r.Throttled)
 	if rep.Floor != nil {
 		line += fmt.Sprintf("%.0f per s\t\t%s\t", rep.Floor.PerSec, ratio(r.PerSec, rep.Floor.PerSec))
 	}
@@ -132,6 +135,9 @@ func printBench(w io.Writer, rep benchReport) {
 		// operation has the same rate: per operation, what is kept is the floor's median
 		// latency over the URL's; for all operations, the URL's throughput over the floor's.
 		fmt.Fprintln(w, "kept: floor p50 / p50 per operation; throughput / floor throughput for all")
+	}
+	if r.Throttled > 0 {
+		fmt.Fprintf(w, "%d requests were answered 429 and waited for: the server's rate limits bound these figures; lift them to measure its speed\n", r.Throttled)
 	}
 	for _, op := range r.Ops {
 		if op.FirstEr != "" {

@@ -59,6 +59,8 @@ func check(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	c.HTTP = &http.Client{Timeout: *timeout}
+	// Identity providers wait out a 429's Retry-After and try again; so does the check.
+	c.Retries429 = 3
 	// An endpoint that cannot be reached at all fails every step the same way: say it once.
 	// Any HTTP answer, a 401 included, goes on to the flows, whose steps say what is wrong.
 	if _, err := c.Do(ctx, http.MethodGet, "/Users?startIndex=1&count=1", nil); err != nil {

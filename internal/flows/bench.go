@@ -40,14 +40,17 @@ type BenchOptions struct {
 
 // OpStats are one operation's figures.
 type OpStats struct {
-	Op      string  `json:"op"`
-	Count   int     `json:"count"`
-	Errors  int     `json:"errors"`
-	PerSec  float64 `json:"per_second"`
-	P50Ms   float64 `json:"p50_ms"`
-	P99Ms   float64 `json:"p99_ms"`
-	MaxMs   float64 `json:"max_ms"`
-	FirstEr string  `json:"first_error,omitempty"`
+	Op     string  `json:"op"`
+	Count  int     `json:"count"`
+	Errors int     `json:"errors"`
+	PerSec float64 `json:"per_second"`
+	P50Ms  float64 `json:"p50_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	MaxMs  float64 `json:"max_ms"`
+	// Throttled counts the 429 answers waited out (the client's Retries429) before the
+	// requests counted here succeeded: the server's rate limits, not its speed.
+	Throttled int    `json:"throttled"`
+	FirstEr   string `json:"first_error,omitempty"`
 }
 
 // BenchResult is one load run.
@@ -57,14 +60,16 @@ type BenchResult struct {
 	GroupSize   int       `json:"group_size"`
 	Ops         []OpStats `json:"ops"`
 	// PerSec is every operation together.
-	PerSec float64 `json:"per_second"`
-	Errors int     `json:"errors"`
+	PerSec    float64 `json:"per_second"`
+	Errors    int     `json:"errors"`
+	Throttled int     `json:"throttled"`
 }
 
 type sample struct {
-	op  string
-	d   time.Duration
-	err error
+	op        string
+	d         time.Duration
+	err       error
+	throttled int
 }
 
 // Bench runs the load against c: a large group of GroupSize members is made first; then
@@ -112,6 +117,7 @@ func Bench(ctx context.Context, c *scimclient.Client, o BenchOptions) (BenchResu
 		st := OpStats{Op: op}
 		var ds []time.Duration
 		for _, s := range ss {
+			st.Throttled += s.throttled
 			if s.err != nil {
 				st.Errors++
 				if st.FirstEr == "" {
@@ -131,6 +137,7 @@ func Bench(ctx context.Context, c *scimclient.Client, o BenchOptions) (BenchResu
 		st.PerSec = float64(st.Count) / elapsed.Seconds()
 		total += st.Count
 		res.Errors += st.Errors
+		res.Throttled += st.Throttled
 		res.Ops = append(res.Ops, st)
 	}
 	res.PerSec = float64(total) / elapsed.Seconds()
@@ -143,7 +150,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func benchGroup(ctx context.Context, c *scimclient.Client, run string, size int, created *sync.Map) (string, error) {
 	var ids []any
 	for i := 0; i < size; i++ {
-		id, err := benchCreate(ctx, c, fmt.Sprintf("bench.%s.member%d@example.com", run, i))
+		id, _, err := benchCreate(ctx, c, fmt.Sprintf("bench.%s.member%d@example.com", run, i))
 		if err != nil {
 			return "", fmt.Errorf("bench: create group member: %w", err)
 		}
@@ -193,12 +200,13 @@ func benchUser(userName string) map[string]any {
 	}
 }
 
-func benchCreate(ctx context.Context, c *scimclient.Client, userName string) (string, error) {
+func benchCreate(ctx context.Context, c *scimclient.Client, userName string) (id string, throttled int, err error) {
 	resp, err := c.Do(ctx, http.MethodPost, "/Users", benchUser(userName))
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	return idOf(resp, http.StatusCreated)
+	id, err = idOf(resp, http.StatusCreated)
+	return id, resp.Throttled, err
 }
 
 func idOf(resp *scimclient.Response, want int) (string, error) {
@@ -217,16 +225,19 @@ func idOf(resp *scimclient.Response, want int) (string, error) {
 // benchCycle is one user's life; each request is one sample.
 func benchCycle(ctx context.Context, c *scimclient.Client, run string, n int, gid string, created *sync.Map) []sample {
 	var out []sample
+	thr := 0 // 429s waited out by the current operation
 	timed := func(op string, fn func() error) bool {
+		thr = 0
 		t0 := time.Now()
 		err := fn()
-		out = append(out, sample{op: op, d: time.Since(t0), err: err})
+		out = append(out, sample{op: op, d: time.Since(t0), err: err, throttled: thr})
 		return err == nil
 	}
 	expect := func(resp *scimclient.Response, err error, want ...int) error {
 		if err != nil {
 			return err
 		}
+		thr += resp.Throttled
 		if !slices.Contains(want, resp.Status) {
 			return fmt.Errorf("%s", statusOf(resp))
 		}
@@ -242,7 +253,7 @@ func benchCycle(ctx context.Context, c *scimclient.Client, run string, n int, gi
 		return out
 	}
 	if !timed(BenchCreate, func() (err error) {
-		uid, err = benchCreate(ctx, c, userName)
+		uid, thr, err = benchCreate(ctx, c, userName)
 		return err
 	}) {
 		return out

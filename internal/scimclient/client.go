@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Client talks to one SCIM base URL (ending in /scim/v2) with one credential.
@@ -21,7 +23,14 @@ type Client struct {
 	// Authorization is the Authorization header value sent with every request.
 	Authorization string
 	HTTP          *http.Client
+	// Retries429 is how many times a request answered 429 is sent again after the wait
+	// its Retry-After asks for (integer seconds, at most MaxRetryAfter), as identity
+	// providers do (Okta honours Retry-After). 0 returns the 429. Tests leave it 0.
+	Retries429 int
 }
+
+// MaxRetryAfter bounds the wait for one Retry-After.
+const MaxRetryAfter = 60 * time.Second
 
 // New returns a client using bearer authentication.
 func New(baseURL, bearer string) *Client {
@@ -38,6 +47,8 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Throttled counts the 429 answers waited out before this one (Retries429).
+	Throttled int
 }
 
 // JSON decodes the body as a JSON object (numbers as json.Number).
@@ -73,8 +84,37 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (*Respon
 	return c.Send(ctx, Request{Method: method, Path: path, Body: body})
 }
 
-// Send sends a request.
+// Send sends a request, again after a 429 as Retries429 allows.
 func (c *Client) Send(ctx context.Context, req Request) (*Response, error) {
+	_, stream := req.Body.(io.Reader)
+	throttled := 0
+	for {
+		resp, err := c.send(ctx, req)
+		if err != nil || resp.Status != http.StatusTooManyRequests || throttled >= c.Retries429 || stream {
+			if resp != nil {
+				resp.Throttled = throttled
+			}
+			return resp, err
+		}
+		// RFC 9110 §10.2.3: Retry-After is an HTTP-date or a number of seconds; scimd and
+		// Okta's reading use seconds, and without a usable value one second is waited.
+		wait := time.Second
+		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n >= 0 {
+			wait = min(time.Duration(n)*time.Second, MaxRetryAfter)
+		}
+		throttled++
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			resp.Throttled = throttled
+			return resp, nil
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) send(ctx context.Context, req Request) (*Response, error) {
 	var rd io.Reader
 	switch b := req.Body.(type) {
 	case nil:
