@@ -76,6 +76,9 @@ usage:
   scimd apikey list | apikey revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
+  scimd check [--bearer TOKEN | --basic USER:PASS] [--flow NAME|all] [--json] URL
+  scimd bench [--bearer TOKEN | --basic USER:PASS] [--concurrency 8] [--duration 10s]
+              [--group-size 200] [--floor] [--json] URL
   scimd backup [--db scimd.db] FILE | restore [--db scimd.db] FILE
   scimd version
 
@@ -152,7 +155,12 @@ func run(ctx context.Context, args []string, env Env) error {
 		return serve(ctx, args, env)
 	}
 	cmd, rest := args[0], args[1:]
+	// check and bench take a URL, and backup and restore a file, not a subcommand.
 	switch cmd {
+	case "check":
+		return check(ctx, rest, env)
+	case "bench":
+		return bench(ctx, rest, env)
 	case "backup":
 		return backup(ctx, rest, env)
 	case "restore":

@@ -9,8 +9,11 @@
 //
 //	{"*": {}, "acme": {"scim2ModelsNoPagination": true}}
 //
-// (The Okta and Entra leniencies that scimd applies to every tenant still live in the
-// protocol package; they are to move here.)
+// Dialects (dialects.go) registers every dialect behaviour with the client that needs it,
+// the code that handles it and the recorded flow that proves it. Behaviours that every
+// tenant gets and that bend the protocol's own parsing (PATCH ops, values) stay inside
+// internal/scim, where that parsing is, and are listed there; behaviours at the HTTP edge
+// (IdentifyClient, BodyMediaType) and per-tenant switches live here.
 package compat
 
 import (
@@ -29,6 +32,14 @@ type Switches struct {
 	// on it cannot read the configuration. Without the attribute it sees index paging
 	// only, which scimd serves by default anyway.
 	Scim2ModelsNoPagination bool `json:"scim2ModelsNoPagination"`
+
+	// ReplaceMembersAdds reads {"op":"replace","path":"members","value":[…]} as adding
+	// those members instead of making them the whole member list. Microsoft Entra ID has
+	// been reported to send Replace on members with only the members that changed, so that
+	// a replacement removed everyone else (PostHog PR 47336; Microsoft documents no such
+	// request). Okta needs the opposite, RFC 7644 §3.5.2.3 reading: "Push now" replaces the
+	// members with the whole list, [] to empty the group. Off by default.
+	ReplaceMembersAdds bool `json:"replaceMembersAdds"`
 }
 
 // Config maps tenants to their switches.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -132,6 +133,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ops = compat.RewriteMemberOps(s.opts.Compat.For(tenantNameOf(r.Context())), ops)
 	attrOps, memberOps, err := splitMemberOps(s.typesOf(r.Context()).groups.Schema.Attr("members"), ops)
 	if err != nil {
 		return err

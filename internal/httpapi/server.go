@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -468,13 +467,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// readBody reads and parses a JSON request body. RFC 7644 §3.1 names
-// application/scim+json; application/json is accepted too, with or without parameters
-// such as charset, since identity providers send both.
+// readBody reads and parses a JSON request body, of a media type compat.BodyMediaType
+// accepts (identity providers send more than RFC 7644 §3.1's application/scim+json).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/scim+json" && mt != "application/json") {
+		if !compat.BodyMediaType(ct) {
 			return nil, scim.Status(http.StatusUnsupportedMediaType, "Content-Type %q is not supported: use application/scim+json", ct)
 		}
 	}

@@ -68,6 +68,8 @@ func ParsePatch(rt *ResourceType, body map[string]any) ([]PatchOperation, error)
 	if !ok {
 		return nil, InvalidSyntax("\"Operations\" must be an array")
 	}
+	// An empty list is a no-op rather than a 400, although RFC 7644 §3.5.2 asks for "one
+	// or more PATCH operations": Microsoft's SCIM Validator sends one (compat.Dialects).
 	ops := make([]PatchOperation, 0, len(list))
 	for i, item := range list {
 		parsed, err := parseOperation(rt, i, item)
@@ -564,7 +566,8 @@ func rawObject(raw any) (map[string]any, bool) {
 // and "If the target location already contains the value specified, no changes SHOULD be
 // made to the resource". A value already there (see sameValue) is not added again; only
 // its "primary" and "display" are taken from the new one, so that re-adding an e-mail
-// with "primary": true makes it primary rather than adding a second copy.
+// with "primary": true makes it primary rather than adding a second copy. JumpCloud
+// repeats member adds, which therefore succeed without a second membership.
 func addValues(container map[string]any, a *Attribute, raw any, where string) error {
 	v, err := NormalizeValue(a, raw, where)
 	if err != nil || v == nil {

@@ -264,9 +264,10 @@ func (s *Service) DeleteTenant(ctx context.Context, id, confirm string) error {
 	return storeError(s.store.DeleteTenant(ctx, id), fmt.Sprintf("tenant %q", id))
 }
 
-// UniqueIdentifierField is the user attribute identity providers match users on, as the
-// setup guides give it.
-const UniqueIdentifierField = "email"
+// UniqueIdentifierField is the user attribute identity providers match users on: Okta's
+// "Unique identifier field for users" names the SCIM attribute of its uniqueness filter
+// (userName eq "…") before each create (docs/okta.md).
+const UniqueIdentifierField = "userName"
 
 // Connection is what a customer's admin enters in the identity provider.
 type Connection struct {
