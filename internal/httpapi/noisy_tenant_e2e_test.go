@@ -64,8 +64,14 @@ func TestExpensiveSortsDoNotSlowOtherTenants(t *testing.T) {
 			n += s
 		}
 		t.Logf("%d lookups, p50 %v, p99 %v, max %v; %d sorts done meanwhile", len(lat), lat[len(lat)/2], p99, lat[len(lat)-1], n)
-		if p99 > 100*time.Millisecond {
-			t.Fatalf("p99 of another tenant's indexed lookup is %v while one tenant sorts, want under 100 ms", p99)
+		// Under the race detector every request is several times slower: the bound is then
+		// one of liveness (the lookup is not starved), not of speed.
+		bound := 100 * time.Millisecond
+		if raceDetector {
+			bound = time.Second
+		}
+		if p99 > bound {
+			t.Fatalf("p99 of another tenant's indexed lookup is %v while one tenant sorts, want under %v", p99, bound)
 		}
 	})
 }
