@@ -304,6 +304,11 @@ func (d dialect) PrimaryValue(doc string, path []string, sub string, t scim.Attr
 // CounterShard gives each connection its own row of a tenant's counter (up to 64 rows), so
 // that concurrent creates in one tenant, each on its own connection, do not wait for each
 // other's row lock until they commit.
+func (dialect) GroupsJSON() string {
+	return `(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name) ORDER BY g.display_name_fold, g.seq), '[]')::text
+		FROM group_members m JOIN groups g ON g.seq = m.group_seq WHERE m.tenant_id = u.tenant_id AND m.user_seq = u.seq)`
+}
+
 func (dialect) CounterShard() string { return "(pg_backend_pid() % 64)" }
 
 // Fold lowers under the database's default collation, whose character classification

@@ -289,6 +289,11 @@ func (dialect) PrimaryValue(doc string, path []string, sub string, _ scim.AttrTy
 	return "(SELECT " + v + " FROM json_each(" + doc + ", " + jsonPath(path) + ") AS p ORDER BY json_extract(p.value, '$.primary') IS 1 DESC, p.key LIMIT 1)"
 }
 
+func (dialect) GroupsJSON() string {
+	return `(SELECT json_group_array(json_array(g.id, g.display_name) ORDER BY g.display_name_fold, g.seq)
+		FROM group_members m JOIN groups g ON g.seq = m.group_seq WHERE m.tenant_id = u.tenant_id AND m.user_seq = u.seq)`
+}
+
 // CounterShard is always the same row: the single writer never waits for a lock.
 func (dialect) CounterShard() string { return "0" }
 

@@ -41,6 +41,10 @@ type Dialect interface {
 	// attribute of simple values) of the element of the array at path whose "primary" is
 	// true, or else of its first element, typed as JSONValue types it.
 	PrimaryValue(doc string, path []string, sub string, t scim.AttrType) string
+	// GroupsJSON is an expression for the groups of the user row u as a JSON array of
+	// [id, displayName] pairs in userGroups' order, so that a user and its groups are one
+	// query.
+	GroupsJSON() string
 	// CounterShard is an SQL expression for the row of a tenant's resource counter that a
 	// write transaction updates (counters are spread over rows so that concurrent writers
 	// need not wait for one row's lock).

@@ -170,35 +170,39 @@ func userGroups(r runner, tenantID string, seqs []int64) (map[int64][]store.Grou
 	return out, nil
 }
 
-// GetUser reads the user and its groups as two statements, without a transaction around
-// them (BEGIN and ROLLBACK would cost as much as the lookup): a membership that changes
-// between the two shows in this response or the next, and the user's version covers it.
+// GetUser reads the user, and its groups when asked, in one statement (the groups as a
+// JSON array from a subquery): one round trip for the read identity providers make most.
 func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.ReadOptions) (*store.User, error) {
-	r := s.readRunner(ctx, nil)
-	var seq int64
-	var u *store.User
-	var err error
 	if !plausibleID(id) {
-		return nil, scim.NotFound("user %q not found", id)
+		return nil, fmt.Errorf("get user: %w", scim.NotFound("user %q not found", id))
 	}
+	q := userColumnsSQL
+	var groups []byte
+	var extra []any
+	if opts.WithGroups {
+		q += ", " + s.d.GroupsJSON()
+		extra = append(extra, &groups)
+	}
+	u := &store.User{}
+	var doc *[]byte
 	if opts.RawDoc {
-		u = &store.User{}
-		seq, err = scanResource(r.queryRow(userSelect+" WHERE u.tenant_id = ? AND u.id = ?", tenantID, id), &u.ID, &u.Meta, nil, &u.Doc)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = scim.NotFound("user %q not found", id)
-		}
-	} else {
-		seq, u, err = s.getUser(r, tenantID, id, false)
+		doc = &u.Doc
+	}
+	_, err := scanResource(s.readRunner(ctx, nil).queryRow(q+" FROM users u WHERE u.tenant_id = ? AND u.id = ?", tenantID, id), &u.ID, &u.Meta, &u.Data, doc, extra...)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = scim.NotFound("user %q not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
 	if opts.WithGroups {
-		groups, err := userGroups(r, tenantID, []int64{seq})
-		if err != nil {
-			return nil, fmt.Errorf("get user: %w", err)
+		var pairs [][2]string
+		if err := json.Unmarshal(groups, &pairs); err != nil {
+			return nil, fmt.Errorf("get user: decode groups: %w", err)
 		}
-		u.Groups = groups[seq]
+		for _, p := range pairs {
+			u.Groups = append(u.Groups, store.GroupRef{ID: p[0], DisplayName: p[1]})
+		}
 	}
 	return u, nil
 }
