@@ -339,3 +339,34 @@ func (s *Server) roleMembers(w http.ResponseWriter, r *http.Request, _ store.API
 	}
 	return writeJSON(w, http.StatusOK, newList(page.Users, page.Next))
 }
+
+func (s *Server) listActivity(w http.ResponseWriter, r *http.Request, _ store.APIKey) error {
+	q, err := query(r, "status", "resource_id", "client", "since", "after", "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	aq := service.ActivityQuery{Status: q.Get("status"), ResourceID: q.Get("resource_id"), Client: q.Get("client"),
+		After: q.Get("after"), Cursor: q.Get("cursor")}
+	if aq.Since, err = timeParam(q, "since"); err != nil {
+		return err
+	}
+	if aq.Limit, err = limitParam(q); err != nil {
+		return err
+	}
+	page, err := s.svc.Activity(r.Context(), r.PathValue("tenant"), aq)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(page.Entries, page.Next))
+}
+
+func (s *Server) getActivity(w http.ResponseWriter, r *http.Request, _ store.APIKey) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	e, err := s.svc.ActivityEntry(r.Context(), r.PathValue("tenant"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, e)
+}

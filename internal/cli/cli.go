@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
@@ -36,6 +37,9 @@ type Env struct {
 	// journal, docker logs, a Kubernetes log pipeline) stdout is a log that others read
 	// and keep, and the secret goes to a file only its owner can read.
 	IsTerminal func() bool
+	// StderrIsTerminal reports whether Stderr is a terminal (then logs are text, else
+	// JSON); nil means it is not.
+	StderrIsTerminal func() bool
 	// Ready, if set, receives the listening address once serve accepts connections.
 	Ready func(addr string)
 }
@@ -65,6 +69,8 @@ usage:
                [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
                [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
                [--query-timeout 10s] [--expensive-reads-per-tenant 2]
+               [--activity=true] [--activity-max-age 720h] [--activity-max-rows 100000]
+               [--activity-buffer 10000] [--log-format auto|json|text] [--log-level info]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -73,6 +79,9 @@ usage:
   scimd apikey list | apikey revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
+  scimd activity --tenant NAME [--since 1h] [--status 4xx|5xx|409] [--user ID] [--client okta]
+                 [--limit 100] [--follow]
+  scimd healthcheck [--addr :8080] [--path /healthz|/readyz]
   scimd version
 
 ` + commonFlagsHelp
@@ -196,6 +205,10 @@ func run(ctx context.Context, args []string, env Env) error {
 		return userList(ctx, rest, env)
 	case "group list":
 		return groupList(ctx, rest, env)
+	case "activity ":
+		return activityCmd(ctx, rest, env)
+	case "healthcheck ":
+		return healthcheck(ctx, rest, env)
 	case "help ", "-h ", "--help ":
 		return flag.ErrHelp
 	}
@@ -274,6 +287,12 @@ func serve(ctx context.Context, args []string, env Env) error {
 	expensiveReads := fs.Int("expensive-reads-per-tenant", 2, "most sorted lists of one tenant run at once; others wait their turn")
 	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
 	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
+	activityOn := fs.Bool("activity", true, "record every SCIM request in its tenant's activity log")
+	activityAge := fs.Duration("activity-max-age", activity.DefaultMaxAge, "delete activity log entries older than this (0: the default; negative: keep)")
+	activityRows := fs.Int("activity-max-rows", activity.DefaultMaxRowsPerTenant, "keep at most this many activity log entries per tenant (negative: no limit)")
+	activityBuffer := fs.Int("activity-buffer", activity.DefaultBuffer, "activity log entries waiting to be written at most; more are dropped and counted")
+	logFormat := fs.String("log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON elsewhere)")
+	logLevel := fs.String("log-level", "info", "lowest level logged: debug, info, warn or error (info logs one line per request)")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -302,12 +321,15 @@ func serve(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("%s: %w", *compatFile, err)
 		}
 	}
+	logger, err := newLogger(env, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	// Listen before bootstrapping: the printed base URL then has the port actually bound
 	// (with --addr host:0 it printed port 0), and a start that cannot listen creates no
 	// tenant and prints no credential for a server that never ran.
@@ -319,7 +341,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 		ln.Close()
 		return err
 	}
-	handler := server.New(st, server.Options{Logger: logger,
+	handler := server.New(st, server.Options{Logger: logger, NoActivity: !*activityOn,
+		Activity: activity.Options{MaxAge: *activityAge, MaxRowsPerTenant: *activityRows, Buffer: *activityBuffer},
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
 			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
 			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads}})
@@ -350,6 +373,28 @@ func serve(ctx context.Context, args []string, env Env) error {
 	defer cancel()
 	logger.Info("shutting down")
 	return errors.Join(srv.Shutdown(shutdownCtx), handler.Close(shutdownCtx))
+}
+
+// newLogger builds serve's logger: JSON lines for a log pipeline, text for a person at a
+// terminal.
+func newLogger(env Env, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, got %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+	case "text":
+		return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
+	case "auto":
+		if env.StderrIsTerminal != nil && env.StderrIsTerminal() {
+			return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
+		}
+	default:
+		return nil, fmt.Errorf("--log-format must be auto, json or text, got %q", format)
+	}
+	return slog.New(slog.NewJSONHandler(env.Stderr, opts)), nil
 }
 
 // listenURLAddr is the host:port to print for a listen address: the host as given (empty

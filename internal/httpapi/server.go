@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/scim"
@@ -76,6 +77,9 @@ type Options struct {
 
 	// Compat gives each tenant the client dialect switches it needs (serve --compat).
 	Compat *compat.Config
+
+	// Activity, when set, records each request of a known tenant in its activity log.
+	Activity *activity.Recorder
 }
 
 // Defaults of Options.
@@ -198,7 +202,7 @@ func New(st store.Store, opts Options) *Server {
 	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
 	})
-	s.handler = s.limited(cleanSCIMPath(mux))
+	s.handler = s.recorded(s.limited(cleanSCIMPath(mux)))
 	return s
 }
 
@@ -284,7 +288,11 @@ func tenantOf(ctx context.Context) string {
 // authenticated resolves the credential to its tenant, then runs h and renders its error.
 func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authenticate(r)
+		info := activity.InfoFrom(r.Context())
+		if info != nil {
+			info.Route = r.Pattern
+		}
+		c, err := s.authenticate(r, info)
 		if err == nil {
 			ctx := context.WithValue(r.Context(), tenantKey{}, c.TenantID)
 			ctx = context.WithValue(ctx, typesKey{}, s.typesFor(c.TenantName))
@@ -297,7 +305,7 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) (store.Credential, error) {
+func (s *Server) authenticate(r *http.Request, info *activity.Info) (store.Credential, error) {
 	var id, secret string
 	if user, pass, ok := r.BasicAuth(); ok {
 		id, secret = user, pass
@@ -317,6 +325,11 @@ func (s *Server) authenticate(r *http.Request) (store.Credential, error) {
 	}
 	if err != nil {
 		return store.Credential{}, err
+	}
+	if info != nil {
+		// Known even when the secret is wrong: a tenant's log shows its identity provider
+		// failing to authenticate with a revoked or rotated credential.
+		info.TenantID, info.TenantName, info.CredentialID = c.TenantID, c.TenantName, c.ID
 	}
 	if !credential.Valid(c, secret, now) {
 		return store.Credential{}, scim.Unauthorized("invalid credentials")
@@ -367,6 +380,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if e.ScimType != "" {
 		body["scimType"] = e.ScimType
+	}
+	if info := activity.InfoFrom(r.Context()); info != nil {
+		info.ScimType, info.Detail = e.ScimType, e.Detail
 	}
 	writeJSON(w, e.Status, body)
 }
