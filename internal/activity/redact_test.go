@@ -28,7 +28,12 @@ func TestRedactBody(t *testing.T) {
 		{"cut JSON", `{"password":"p"`, 0, 1000, "[body of 15 bytes: not JSON, not recorded]"},
 		{"two values", `{"a":1} {"password":"p"}`, 0, 1000, "[body of 24 bytes: not JSON, not recorded]"},
 		{"too large", `{"password":"p`, 70000, 1000, "[body of 70000 bytes: too large to record]"},
-		{"capped", `{"a":"` + strings.Repeat("é", 50) + `"}`, 0, 20, `{"a":"ééééééé…[cut: 108 bytes]`},
+		{"no secret kept as sent", `{"b":1, "a":"x"}`, 0, 1000, `{"b":1, "a":"x"}`},
+		{"escaped secret name", `{"pass\u0077ord":"p"}`, 0, 1000, `{"password":"[redacted]"}`},
+		{"secret in upper case", `{"PASSWORD":"p"}`, 0, 1000, `{"PASSWORD":"[redacted]"}`},
+		{"not JSON without secret", `a=b`, 0, 1000, "[body of 3 bytes: not JSON, not recorded]"},
+		{"capped without secret", `{"a":"` + strings.Repeat("é", 50) + `"}`, 0, 20, `{"a":"ééééééé…[cut: 108 bytes]`},
+		{"capped", `{"token":1,"a":"` + strings.Repeat("é", 50) + `"}`, 0, 20, `{"a":"ééééééé…[cut: 129 bytes]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := RedactBody([]byte(tc.body), tc.truncated, tc.limit); got != tc.want {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/compat"
+	"github.com/scimd/scimd/internal/console"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/server"
@@ -71,6 +72,7 @@ usage:
                [--query-timeout 10s] [--expensive-reads-per-tenant 2]
                [--activity=true] [--activity-max-age 720h] [--activity-max-rows 100000]
                [--activity-buffer 10000] [--log-format auto|json|text] [--log-level info]
+               [--console-password PASSWORD] [--console-api-keys]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -291,6 +293,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 	activityAge := fs.Duration("activity-max-age", activity.DefaultMaxAge, "delete activity log entries older than this (0: the default; negative: keep)")
 	activityRows := fs.Int("activity-max-rows", activity.DefaultMaxRowsPerTenant, "keep at most this many activity log entries per tenant (negative: no limit)")
 	activityBuffer := fs.Int("activity-buffer", activity.DefaultBuffer, "activity log entries waiting to be written at most; more are dropped and counted")
+	consolePassword := fs.String("console-password", "", "turn on the admin console at /admin, signed in with this password (better set as SCIMD_CONSOLE_PASSWORD)")
+	consoleKeys := fs.Bool("console-api-keys", false, "turn on the admin console at /admin, signed in with an admin API key for every tenant")
 	logFormat := fs.String("log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON elsewhere)")
 	logLevel := fs.String("log-level", "info", "lowest level logged: debug, info, warn or error (info logs one line per request)")
 	if _, err := parse(fs, args, env); err != nil {
@@ -343,6 +347,8 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 	handler := server.New(st, server.Options{Logger: logger, NoActivity: !*activityOn,
 		Activity: activity.Options{MaxAge: *activityAge, MaxRowsPerTenant: *activityRows, Buffer: *activityBuffer},
+		Console: console.Options{Password: *consolePassword, APIKeyLogin: *consoleKeys,
+			Secure: strings.HasPrefix(strings.ToLower(*baseURL), "https://")},
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
 			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
 			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads}})

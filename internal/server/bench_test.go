@@ -60,7 +60,7 @@ func BenchmarkActivityLogOverhead(b *testing.B) {
 				s.took += time.Since(start)
 				s.ops += int64(n)
 			}
-			const rounds = 4
+			const rounds = 10
 			per := max(b.N/rounds, 1)
 			b.ResetTimer()
 			for range rounds {

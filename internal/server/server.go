@@ -13,6 +13,7 @@ import (
 
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/api"
+	"github.com/scimd/scimd/internal/console"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/service"
@@ -30,6 +31,8 @@ type Options struct {
 	// Activity configures the activity log; NoActivity turns it off.
 	Activity   activity.Options
 	NoActivity bool
+	// Console configures the admin console at /admin, off unless it sets a way to sign in.
+	Console console.Options
 }
 
 // Server is scimd's HTTP handler.
@@ -45,6 +48,7 @@ type Server struct {
 	usage   *service.Usage
 	api     http.Handler
 	scim    http.Handler
+	console http.Handler // nil when the console is off
 	handler http.Handler
 }
 
@@ -87,6 +91,19 @@ func New(st store.Store, opts Options) *Server {
 		api:  api.New(svc, api.Options{Logger: opts.Logger, Usage: usage}),
 		scim: httpapi.New(timed, scimOpts),
 	}
+	if opts.Console.Enabled() {
+		copts := opts.Console
+		if copts.Logger == nil {
+			copts.Logger = opts.Logger
+		}
+		c, err := console.New(svc, copts)
+		if err != nil {
+			// The templates are embedded: one that does not parse is a defect of the build,
+			// which the console's tests catch.
+			panic(err)
+		}
+		s.console = c
+	}
 	s.handler = s.logged(http.HandlerFunc(s.route))
 	return s
 }
@@ -104,6 +121,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == api.Prefix || strings.HasPrefix(p, api.Prefix+"/"):
 		info.Route = "api"
 		s.api.ServeHTTP(w, r)
+	case s.console != nil && (p == console.Prefix || strings.HasPrefix(p, console.Prefix+"/")):
+		info.Route = "console"
+		s.console.ServeHTTP(w, r)
 	case p == "/healthz":
 		info.Route = "healthz"
 		// Alive: the process serves HTTP. Nothing else is checked, so that a database

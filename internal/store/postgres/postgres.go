@@ -279,7 +279,6 @@ CREATE TABLE activity (
 	response_body TEXT NOT NULL
 );
 CREATE INDEX activity_tenant ON activity(tenant_id, seq);
-CREATE INDEX activity_at ON activity(tenant_id, at);
 CREATE INDEX activity_age ON activity(at);
 CREATE INDEX activity_resource ON activity(tenant_id, resource_id, seq);
 CREATE INDEX activity_errors ON activity(tenant_id, seq) WHERE status >= 400;
