@@ -73,3 +73,21 @@ func (c *Client) GetActivity(ctx context.Context, tenantID, entryID string) (*Ac
 	var e ActivityEntry
 	return &e, c.do(ctx, call{method: http.MethodGet, path: tenantPath(tenantID, "activity", entryID), idempotent: true}, &e)
 }
+
+// SetupLink is an expiring link to a tenant's setup page for the customer's own
+// administrator; URL carries its token and is returned only once.
+type SetupLink struct {
+	URL      string    `json:"url"`
+	TenantID string    `json:"tenant_id"`
+	Expires  time.Time `json:"expires_at"`
+}
+
+// CreateSetupLink makes a setup link that expires after expiresIn (0: 72 hours).
+func (c *Client) CreateSetupLink(ctx context.Context, tenantID string, expiresIn time.Duration) (*SetupLink, error) {
+	var l SetupLink
+	body := map[string]int64{}
+	if expiresIn > 0 {
+		body["expires_in"] = int64(expiresIn / time.Second)
+	}
+	return &l, c.do(ctx, call{method: http.MethodPost, path: tenantPath(tenantID, "setup-links"), body: body}, &l)
+}

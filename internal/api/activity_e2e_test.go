@@ -225,3 +225,43 @@ func grepLines(s, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestSetupLinks: an admin key makes a setup link (checked against openapi.yaml) that
+// opens the tenant's setup page; a read key may not; the lifetime is bounded.
+func TestSetupLinks(t *testing.T) {
+	spec := newSpecValidator(t)
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b, spec)
+			ctx := context.Background()
+			tenant, err := e.admin.CreateTenant(ctx, sdk.TenantCreate{Name: "acme"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			link, err := e.admin.CreateSetupLink(ctx, tenant.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(link.URL, e.full.Root+"/setup/") || link.TenantID != tenant.ID ||
+				link.Expires.Sub(time.Now()) < 71*time.Hour || link.Expires.Sub(time.Now()) > 73*time.Hour {
+				t.Fatalf("setup link %+v", link)
+			}
+			resp, err := http.Get(link.URL + "?idp=entra")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(page), "aadOptscim062020") || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+				t.Fatalf("setup page: %d", resp.StatusCode)
+			}
+			_, err = e.admin.CreateSetupLink(ctx, tenant.ID, 31*24*time.Hour)
+			wantProblem(t, err, http.StatusBadRequest, "expires_in")
+			_, err = e.client(e.full.APIKey(t, "", "read")).CreateSetupLink(ctx, tenant.ID, 0)
+			wantProblem(t, err, http.StatusForbidden, "")
+			if _, err := e.admin.CreateSetupLink(ctx, "nope", 0); !sdk.IsNotFound(err) {
+				t.Fatalf("unknown tenant: %v", err)
+			}
+		})
+	}
+}

@@ -69,11 +69,14 @@ func browser(t *testing.T, timeout time.Duration) context.Context {
 // the activity log, and revokes the credential, after which the next SCIM call fails.
 // No page shows the password Okta sent.
 func TestConsoleInBrowser(t *testing.T) {
-	ctx := browser(t, 90*time.Second)
+	ctx := browser(t, 60*time.Second)
 	full := storetest.StartFull(t, storetest.OpenSQLite(t), server.Options{Console: console.Options{Password: consolePassword}})
 	tn := full.NewTenant(t, "acme")
 	idp := *tn.Client
 	ids := replayOkta(t, &idp)
+	if err := full.Handler.Activity.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 
 	shots := os.Getenv(ScreenshotsEnv)
 	var pages strings.Builder
@@ -125,6 +128,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	step("users", chromedp.Click(chromedp.CSS(`a[href$="/admin/tenants/`+tn.ID+`/"]`)), chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 		chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/users"]`)), chromedp.WaitVisible(chromedp.CSS("#q")),
 		chromedp.SendKeys(chromedp.CSS("#q"), "GRACE@acme.example"), chromedp.Submit(chromedp.CSS("#q")),
+		// The answer's field carries the text as its value attribute; the page typed into
+		// has it only as a property.
+		chromedp.WaitVisible(chromedp.CSS(`#q[value="GRACE@acme.example"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`tbody a[href$="/users/`+ids["grace"]+`"]`)))
 	if rows := text("tbody"); strings.Contains(rows, "ada@") || !strings.Contains(rows, "Admins") || !strings.Contains(rows, "Engineering") {
 		t.Fatalf("search for grace: %q", rows)
@@ -135,13 +141,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("user page: %q", facts)
 	}
 	shot("console-user.png")
-	step("role", chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/roles"]`)), chromedp.WaitVisible(chromedp.CSS("tbody")))
+	step("role", chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/roles"]`)), chromedp.WaitVisible(chromedp.CSS(`nav.tabs a[aria-current="page"][href$="/roles"]`)))
 	if rows := text("tbody"); !strings.Contains(rows, "Admins") || !strings.Contains(rows, "2") {
 		t.Fatalf("roles: %q", rows)
 	}
 
 	step("activity", chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/activity"]`)), chromedp.WaitVisible(chromedp.CSS("#status")),
 		chromedp.SetValue(chromedp.CSS("#status"), "4xx"), chromedp.Submit(chromedp.CSS("#status")),
+		chromedp.WaitReady(chromedp.CSS(`#status option[value="4xx"][selected]`)),
 		chromedp.WaitVisible(chromedp.CSS(`tbody a[href*="/activity/"]`)))
 	if rows := text("tbody"); !strings.Contains(rows, "409") || strings.Contains(rows, " 201") {
 		t.Fatalf("4xx requests: %q", rows)

@@ -92,6 +92,7 @@ func New(svc *service.Service, opts Options) (*Console, error) {
 	c.mux.HandleFunc("POST "+Prefix+"/logout", c.authed(c.logout))
 	c.mux.HandleFunc("GET "+Prefix+"/{$}", c.authed(c.tenants))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/{$}", c.authed(c.tenant))
+	c.mux.HandleFunc("POST "+Prefix+"/tenants/{tenant}/setup-links", c.authed(c.createSetupLink))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/users", c.authed(c.users))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/users/{id}", c.authed(c.user))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/roles", c.authed(c.roles))
@@ -220,11 +221,9 @@ func safeNext(next string) string {
 // cookie's SameSite keeps other sites' forms out of the console, and this keeps them from
 // logging a browser in.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
-	if o := r.Header.Get("Origin"); o != "" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			c.render(w, r, http.StatusForbidden, "error", nil, page{Title: "Refused", Message: "Sign in from the console's own page."})
-			return
-		}
+	if !sameOrigin(r) {
+		c.render(w, r, http.StatusForbidden, "error", nil, page{Title: "Refused", Message: "Sign in from the console's own page."})
+		return
 	}
 	secret := r.PostFormValue("secret")
 	data := loginData{Next: safeNext(r.PostFormValue("next")), Password: c.opts.Password != "", APIKey: c.opts.APIKeyLogin}
@@ -276,4 +275,39 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	fmt.Fprint(w, buf.String())
+}
+
+// scimBase is the SCIM base URL: the configured one, else the one this request came to.
+func scimBase(svc *service.Service, r *http.Request) string {
+	if u := svc.SCIMBaseURL(); u != "" {
+		return u
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/scim/v2"
+}
+
+// absolute makes a path the service returned (no base URL configured) absolute.
+func absolute(svc *service.Service, r *http.Request, u string) string {
+	if strings.HasPrefix(u, "/") {
+		return strings.TrimSuffix(scimBase(svc, r), "/scim/v2") + u
+	}
+	return u
+}
+
+// sameOrigin reports whether a form post may come from this server's own page: the
+// browser's Sec-Fetch-Site says so, or the Origin is this host. A page with
+// Referrer-Policy no-referrer posts with Origin "null", which proves nothing either way.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		return err == nil && u.Host == r.Host
+	}
+	return true
 }

@@ -122,11 +122,13 @@ func (c *Console) tenant(w http.ResponseWriter, r *http.Request, p *page) error 
 	if err != nil {
 		return err
 	}
+	conn.SCIMBaseURL = scimBase(c.svc, r)
 	p.Title, p.Section = p.Tenant.Name, "overview"
 	p.Data = struct {
 		Health     service.ConnectionHealth
 		Connection service.Connection
-	}{h, conn}
+		SetupLink  *service.SetupLink
+	}{h, conn, nil}
 	return c.show(w, r, "tenant", p)
 }
 
@@ -260,7 +262,7 @@ func (c *Console) credentials(w http.ResponseWriter, r *http.Request, p *page) e
 		Credentials []store.Credential
 		BaseURL     string
 		Now         time.Time
-	}{creds, c.svc.SCIMBaseURL(), time.Now()}
+	}{creds, scimBase(c.svc, r), time.Now()}
 	return c.show(w, r, "credentials", p)
 }
 
@@ -282,7 +284,7 @@ func (c *Console) mintCredential(w http.ResponseWriter, r *http.Request, p *page
 	if err != nil {
 		return err
 	}
-	return c.minted(w, r, p, "New credential", issuedView{ID: is.Credential.ID, Password: is.Password, Bearer: is.Bearer, BaseURL: c.svc.SCIMBaseURL()})
+	return c.minted(w, r, p, "New credential", issuedView{ID: is.Credential.ID, Password: is.Password, Bearer: is.Bearer, BaseURL: scimBase(c.svc, r)})
 }
 
 func (c *Console) rotateCredential(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -298,7 +300,7 @@ func (c *Console) rotateCredential(w http.ResponseWriter, r *http.Request, p *pa
 	if err != nil {
 		return err
 	}
-	return c.minted(w, r, p, "Rotated credential", issuedView{ID: is.Credential.ID, Password: is.Password, Bearer: is.Bearer, BaseURL: c.svc.SCIMBaseURL(), Overlap: overlap.String()})
+	return c.minted(w, r, p, "Rotated credential", issuedView{ID: is.Credential.ID, Password: is.Password, Bearer: is.Bearer, BaseURL: scimBase(c.svc, r), Overlap: overlap.String()})
 }
 
 func (c *Console) revokeCredential(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -308,4 +310,29 @@ func (c *Console) revokeCredential(w http.ResponseWriter, r *http.Request, p *pa
 	}
 	http.Redirect(w, r, Prefix+"/tenants/"+url.PathEscape(p.Tenant.ID)+"/credentials?done="+url.QueryEscape("Credential "+id+" is revoked: the next request with it is refused."), http.StatusSeeOther)
 	return nil
+}
+
+// createSetupLink makes a setup link for the customer's administrator and shows it once.
+func (c *Console) createSetupLink(w http.ResponseWriter, r *http.Request, p *page) error {
+	l, err := c.svc.CreateSetupLink(r.Context(), p.Tenant.ID, 0)
+	if err != nil {
+		return err
+	}
+	l.URL = absolute(c.svc, r, l.URL)
+	h, err := c.svc.ConnectionHealth(r.Context(), p.Tenant.ID)
+	if err != nil {
+		return err
+	}
+	conn, err := c.svc.Connection(r.Context(), p.Tenant.ID)
+	if err != nil {
+		return err
+	}
+	conn.SCIMBaseURL = scimBase(c.svc, r)
+	p.Title, p.Section = p.Tenant.Name, "overview"
+	p.Data = struct {
+		Health     service.ConnectionHealth
+		Connection service.Connection
+		SetupLink  *service.SetupLink
+	}{h, conn, &l}
+	return c.show(w, r, "tenant", p)
 }

@@ -49,6 +49,7 @@ type Server struct {
 	api     http.Handler
 	scim    http.Handler
 	console http.Handler // nil when the console is off
+	setup   http.Handler
 	handler http.Handler
 }
 
@@ -104,6 +105,11 @@ func New(st store.Store, opts Options) *Server {
 		}
 		s.console = c
 	}
+	setup, err := console.NewSetup(svc, opts.Logger)
+	if err != nil {
+		panic(err) // embedded templates: a defect of the build, caught by the tests
+	}
+	s.setup = setup
 	s.handler = s.logged(http.HandlerFunc(s.route))
 	return s
 }
@@ -124,6 +130,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case s.console != nil && (p == console.Prefix || strings.HasPrefix(p, console.Prefix+"/")):
 		info.Route = "console"
 		s.console.ServeHTTP(w, r)
+	case strings.HasPrefix(p, console.SetupPrefix+"/"):
+		info.Route = "setup"
+		s.setup.ServeHTTP(w, r)
 	case p == "/healthz":
 		info.Route = "healthz"
 		// Alive: the process serves HTTP. Nothing else is checked, so that a database

@@ -77,3 +77,19 @@ type Health interface {
 	// expects.
 	Ready(ctx context.Context) error
 }
+
+// SetupLink lets a tenant's own administrator open the setup page until it expires. Only a
+// hash of its token is kept.
+type SetupLink struct {
+	TokenHash []byte
+	TenantID  string
+	Created   time.Time
+	Expires   time.Time
+}
+
+// SetupLinks keeps setup links.
+type SetupLinks interface {
+	CreateSetupLink(ctx context.Context, l SetupLink) error
+	// SetupLink returns the link with this token hash (expired ones too).
+	SetupLink(ctx context.Context, tokenHash []byte) (SetupLink, error)
+}

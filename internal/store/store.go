@@ -236,6 +236,7 @@ type Store interface {
 	MemberCounts(ctx context.Context, tenantID string, groupIDs []string) (map[string]int, error)
 
 	ActivityLog
+	SetupLinks
 	Health
 
 	Close() error

@@ -282,6 +282,13 @@ CREATE INDEX activity_tenant ON activity(tenant_id, seq);
 CREATE INDEX activity_age ON activity(at);
 CREATE INDEX activity_resource ON activity(tenant_id, resource_id, seq);
 CREATE INDEX activity_errors ON activity(tenant_id, seq) WHERE status >= 400;
+CREATE TABLE setup_links (
+	token_hash BYTEA PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	created BIGINT NOT NULL,
+	expires BIGINT NOT NULL
+);
+CREATE INDEX setup_links_tenant ON setup_links(tenant_id);
 `}
 
 // dialect is PostgreSQL's SQL.

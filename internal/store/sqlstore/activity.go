@@ -263,3 +263,33 @@ func (s *Store) PoolStats() map[string]sql.DBStats {
 	}
 	return out
 }
+
+func (s *Store) CreateSetupLink(ctx context.Context, l store.SetupLink) error {
+	err := s.inWrite(ctx, func(r runner) error {
+		_, err := r.exec("INSERT INTO setup_links (token_hash, tenant_id, created, expires) VALUES (?, ?, ?, ?)",
+			l.TokenHash, l.TenantID, l.Created.UnixNano(), l.Expires.UnixNano())
+		if s.d.IsForeignKeyViolation(err) {
+			return store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create setup link: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) SetupLink(ctx context.Context, tokenHash []byte) (store.SetupLink, error) {
+	l := store.SetupLink{}
+	var created, expires int64
+	err := s.readRunner(ctx, nil).queryRow("SELECT token_hash, tenant_id, created, expires FROM setup_links WHERE token_hash = ?", tokenHash).
+		Scan(&l.TokenHash, &l.TenantID, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, store.ErrNotFound
+	}
+	if err != nil {
+		return l, fmt.Errorf("read setup link: %w", err)
+	}
+	l.Created, l.Expires = time.Unix(0, created).UTC(), time.Unix(0, expires).UTC()
+	return l, nil
+}
