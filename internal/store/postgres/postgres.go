@@ -280,7 +280,7 @@ CREATE TABLE activity (
 );
 CREATE INDEX activity_tenant ON activity(tenant_id, seq);
 CREATE INDEX activity_age ON activity(at);
-CREATE INDEX activity_resource ON activity(tenant_id, resource_id, seq);
+CREATE INDEX activity_resource ON activity(tenant_id, resource_id, seq) WHERE resource_id <> '';
 CREATE INDEX activity_errors ON activity(tenant_id, seq) WHERE status >= 400;
 CREATE TABLE setup_links (
 	token_hash BYTEA PRIMARY KEY,

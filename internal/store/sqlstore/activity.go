@@ -100,7 +100,9 @@ func (s *Store) ListActivity(ctx context.Context, tenantID string, q store.Activ
 		args = append(args, q.StatusMin, q.StatusMax)
 	}
 	if q.ResourceID != "" {
-		where += " AND resource_id = ?"
+		// The second term matches the partial index's condition: lists and discovery,
+		// which touch no one resource, are left out of that index.
+		where += " AND resource_id = ? AND resource_id <> ''"
 		args = append(args, q.ResourceID)
 	}
 	if q.Client != "" {
