@@ -38,8 +38,9 @@ ENV SCIMD_ADDR=:8080 \
     SCIMD_DB=/var/lib/scimd/scimd.db
 VOLUME ["/var/lib/scimd"]
 EXPOSE 8080
-# No HEALTHCHECK: scimd has no health endpoint yet (every SCIM path needs a credential),
-# and this image has no shell or HTTP client to probe one with. Orchestrators can check
-# that the port accepts connections (a TCP probe) until there is one.
+# The image has no shell or HTTP client: the binary probes its own /healthz (on
+# SCIMD_ADDR). Kubernetes can probe /healthz and /readyz over HTTP directly.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/scimd", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/scimd"]
 CMD ["serve"]

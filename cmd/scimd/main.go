@@ -10,9 +10,10 @@ import (
 
 func main() {
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		Getenv:     os.Getenv,
-		IsTerminal: func() bool { return cli.IsTerminal(os.Stdout) },
+		Stdout:           os.Stdout,
+		Stderr:           os.Stderr,
+		Getenv:           os.Getenv,
+		IsTerminal:       func() bool { return cli.IsTerminal(os.Stdout) },
+		StderrIsTerminal: func() bool { return cli.IsTerminal(os.Stderr) },
 	}))
 }

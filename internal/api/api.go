@@ -80,6 +80,9 @@ func New(svc *service.Service, opts Options) *Server {
 	s.route("GET /tenants/{tenant}/users/{id}", 0, s.getUser)
 	s.route("GET /tenants/{tenant}/roles", 0, s.listRoles)
 	s.route("GET /tenants/{tenant}/roles/{id}/members", 0, s.roleMembers)
+	s.route("POST /tenants/{tenant}/setup-links", admin, s.createSetupLink)
+	s.route("GET /tenants/{tenant}/activity", 0, s.listActivity)
+	s.route("GET /tenants/{tenant}/activity/{id}", 0, s.getActivity)
 	return s
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd/internal/credential"
@@ -341,4 +342,58 @@ func (s *Server) roleMembers(w http.ResponseWriter, r *http.Request, _ store.API
 		return err
 	}
 	return writeJSON(w, http.StatusOK, newList(page.Users, page.Next))
+}
+
+func (s *Server) listActivity(w http.ResponseWriter, r *http.Request, _ store.APIKey) error {
+	q, err := query(r, "status", "resource_id", "client", "since", "after", "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	aq := service.ActivityQuery{Status: q.Get("status"), ResourceID: q.Get("resource_id"), Client: q.Get("client"),
+		After: q.Get("after"), Cursor: q.Get("cursor")}
+	if aq.Since, err = timeParam(q, "since"); err != nil {
+		return err
+	}
+	if aq.Limit, err = limitParam(q); err != nil {
+		return err
+	}
+	page, err := s.svc.Activity(r.Context(), r.PathValue("tenant"), aq)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(page.Entries, page.Next))
+}
+
+func (s *Server) getActivity(w http.ResponseWriter, r *http.Request, _ store.APIKey) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	e, err := s.svc.ActivityEntry(r.Context(), r.PathValue("tenant"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, e)
+}
+
+func (s *Server) createSetupLink(w http.ResponseWriter, r *http.Request, _ store.APIKey) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	var in struct {
+		ExpiresIn int64 `json:"expires_in"`
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	if in.ExpiresIn < 0 || in.ExpiresIn > int64(service.MaxSetupLinkTTL/time.Second) {
+		return badRequest("expires_in", "expires_in is seconds, at most %d", int64(service.MaxSetupLinkTTL/time.Second))
+	}
+	l, err := s.svc.CreateSetupLink(r.Context(), r.PathValue("tenant"), time.Duration(in.ExpiresIn)*time.Second)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(l.URL, "/") { // no configured base URL: the one this request came to
+		l.URL = strings.TrimSuffix(s.scimBaseURL(r), scimPrefix) + l.URL
+	}
+	return writeJSON(w, http.StatusCreated, l)
 }

@@ -19,7 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/compat"
+	"github.com/scimd/scimd/internal/console"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/server"
@@ -37,6 +39,9 @@ type Env struct {
 	// journal, docker logs, a Kubernetes log pipeline) stdout is a log that others read
 	// and keep, and the secret goes to a file only its owner can read.
 	IsTerminal func() bool
+	// StderrIsTerminal reports whether Stderr is a terminal (then logs are text, else
+	// JSON); nil means it is not.
+	StderrIsTerminal func() bool
 	// Ready, if set, receives the listening address once serve accepts connections.
 	Ready func(addr string)
 }
@@ -68,6 +73,9 @@ usage:
                [--query-timeout 10s] [--expensive-reads-per-tenant 2]
                [--rate-per-credential 100] [--rate-per-tenant 200] [--auth-failures-per-minute 30]
                [--trusted-proxies CIDR,…] [--tls-cert FILE --tls-key FILE] [--shutdown-timeout 30s]
+               [--activity=true] [--activity-max-age 720h] [--activity-max-rows 100000]
+               [--activity-buffer 10000] [--log-format auto|json|text] [--log-level info]
+               [--console-password PASSWORD] [--console-api-keys]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -80,6 +88,9 @@ usage:
   scimd bench [--bearer TOKEN | --basic USER:PASS] [--concurrency 8] [--duration 10s]
               [--group-size 200] [--floor] [--json] URL
   scimd backup [--db scimd.db] FILE | restore [--db scimd.db] FILE
+  scimd activity --tenant NAME [--since 1h] [--status 4xx|5xx|409] [--user ID] [--client okta]
+                 [--limit 100] [--follow]
+  scimd healthcheck [--addr :8080] [--path /healthz|/readyz]
   scimd version
 
 ` + commonFlagsHelp
@@ -214,6 +225,10 @@ func run(ctx context.Context, args []string, env Env) error {
 		return userList(ctx, rest, env)
 	case "group list":
 		return groupList(ctx, rest, env)
+	case "activity ":
+		return activityCmd(ctx, rest, env)
+	case "healthcheck ":
+		return healthcheck(ctx, rest, env)
 	case "help ", "-h ", "--help ":
 		return flag.ErrHelp
 	}
@@ -299,6 +314,14 @@ func serve(ctx context.Context, args []string, env Env) error {
 	authFailures := fs.Int("auth-failures-per-minute", 30, "failed SCIM authentications a minute per client address and per credential id before failures are answered 429 (0: no bound)")
 	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
 	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
+	activityOn := fs.Bool("activity", true, "record every SCIM request in its tenant's activity log")
+	activityAge := fs.Duration("activity-max-age", activity.DefaultMaxAge, "delete activity log entries older than this (0: the default; negative: keep)")
+	activityRows := fs.Int("activity-max-rows", activity.DefaultMaxRowsPerTenant, "keep at most this many activity log entries per tenant (negative: no limit)")
+	activityBuffer := fs.Int("activity-buffer", activity.DefaultBuffer, "activity log entries waiting to be written at most; more are dropped and counted")
+	consolePassword := fs.String("console-password", "", "turn on the admin console at /admin, signed in with this password (better set as SCIMD_CONSOLE_PASSWORD)")
+	consoleKeys := fs.Bool("console-api-keys", false, "turn on the admin console at /admin, signed in with an admin API key for every tenant")
+	logFormat := fs.String("log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON elsewhere)")
+	logLevel := fs.String("log-level", "info", "lowest level logged: debug, info, warn or error (info logs one line per request)")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -340,12 +363,15 @@ func serve(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("%s: %w", *compatFile, err)
 		}
 	}
+	logger, err := newLogger(env, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	// Listen before bootstrapping: the printed base URL then has the port actually bound
 	// (with --addr host:0 it printed port 0), and a start that cannot listen creates no
 	// tenant and prints no credential for a server that never ran.
@@ -361,7 +387,10 @@ func serve(ctx context.Context, args []string, env Env) error {
 		ln.Close()
 		return err
 	}
-	handler := server.New(st, server.Options{Logger: logger,
+	handler := server.New(st, server.Options{Logger: logger, NoActivity: !*activityOn,
+		Activity: activity.Options{MaxAge: *activityAge, MaxRowsPerTenant: *activityRows, Buffer: *activityBuffer},
+		Console: console.Options{Password: *consolePassword, APIKeyLogin: *consoleKeys,
+			Secure: strings.HasPrefix(strings.ToLower(*baseURL), "https://")},
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
 			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
 			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads,
@@ -404,6 +433,28 @@ func serve(ctx context.Context, args []string, env Env) error {
 	defer cancel()
 	logger.Info("shutting down")
 	return errors.Join(srv.Shutdown(shutdownCtx), handler.Close(shutdownCtx))
+}
+
+// newLogger builds serve's logger: JSON lines for a log pipeline, text for a person at a
+// terminal.
+func newLogger(env Env, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, got %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+	case "text":
+		return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
+	case "auto":
+		if env.StderrIsTerminal != nil && env.StderrIsTerminal() {
+			return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
+		}
+	default:
+		return nil, fmt.Errorf("--log-format must be auto, json or text, got %q", format)
+	}
+	return slog.New(slog.NewJSONHandler(env.Stderr, opts)), nil
 }
 
 // listenURLAddr is the host:port to print for a listen address: the host as given (empty

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/compat"
 	"github.com/scimd/scimd/internal/credential"
 	"github.com/scimd/scimd/internal/scim"
@@ -86,6 +87,8 @@ type Options struct {
 	// AuthFailuresPerMinute is how many failed authentications a client address, and a
 	// credential id, may have a minute before failures are answered 429 (0: no bound).
 	AuthFailuresPerMinute int
+	// Activity, when set, records each request of a known tenant in its activity log.
+	Activity *activity.Recorder
 }
 
 // Defaults of Options.
@@ -220,7 +223,7 @@ func New(st store.Store, opts Options) *Server {
 	route(Prefix+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s %s", r.Method, r.URL.Path)
 	})
-	s.handler = s.limited(cleanSCIMPath(mux))
+	s.handler = s.recorded(s.limited(cleanSCIMPath(mux)))
 	return s
 }
 
@@ -306,7 +309,11 @@ func tenantOf(ctx context.Context) string {
 // authenticated resolves the credential to its tenant, then runs h and renders its error.
 func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, id, err := s.authenticate(r)
+		info := activity.InfoFrom(r.Context())
+		if info != nil {
+			info.Route = r.Pattern
+		}
+		c, id, err := s.authenticate(r, info)
 		if err != nil {
 			err = s.authFailed(w, r, id, err)
 		} else {
@@ -326,7 +333,7 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 
 // authenticate returns the request's credential, or the id it claimed (if any) and why
 // it is refused.
-func (s *Server) authenticate(r *http.Request) (store.Credential, string, error) {
+func (s *Server) authenticate(r *http.Request, info *activity.Info) (store.Credential, string, error) {
 	var id, secret string
 	if user, pass, ok := r.BasicAuth(); ok {
 		id, secret = user, pass
@@ -346,6 +353,11 @@ func (s *Server) authenticate(r *http.Request) (store.Credential, string, error)
 	}
 	if err != nil {
 		return store.Credential{}, id, err
+	}
+	if info != nil {
+		// Known even when the secret is wrong: a tenant's log shows its identity provider
+		// failing to authenticate with a revoked or rotated credential.
+		info.TenantID, info.TenantName, info.CredentialID = c.TenantID, c.TenantName, c.ID
 	}
 	if !credential.Valid(c, secret, now) {
 		return store.Credential{}, id, scim.Unauthorized("invalid credentials")
@@ -455,6 +467,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if e.ScimType != "" {
 		body["scimType"] = e.ScimType
+	}
+	if info := activity.InfoFrom(r.Context()); info != nil {
+		info.ScimType, info.Detail = e.ScimType, e.Detail
 	}
 	writeJSON(w, e.Status, body)
 }

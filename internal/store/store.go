@@ -239,5 +239,9 @@ type Store interface {
 	// MemberCounts returns how many members each of the given groups has, by group id.
 	MemberCounts(ctx context.Context, tenantID string, groupIDs []string) (map[string]int, error)
 
+	ActivityLog
+	SetupLinks
+	Health
+
 	Close() error
 }

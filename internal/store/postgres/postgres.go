@@ -65,6 +65,7 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		Read: db, WriteDB: db, Dialect: dialect{}, ReadIsolation: sql.LevelRepeatableRead,
 		Write: func(ctx context.Context, fn func(*sql.Tx) error) error { return inTx(ctx, db, fn) },
 		Close: db.Close,
+		Ready: func(ctx context.Context) error { return schemaCurrent(ctx, db) },
 	}), nil
 }
 
@@ -102,6 +103,19 @@ func tryTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 // migrationLock is the advisory lock key that serializes migrations when several instances
 // start at once.
 const migrationLock = 0x5c1d0001
+
+// schemaCurrent checks that the database answers and carries the schema this build
+// migrates to: another instance of a newer build may have migrated it further.
+func schemaCurrent(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "SELECT version FROM scimd_schema_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version != len(migrations) {
+		return fmt.Errorf("schema version is %d, this build expects %d", version, len(migrations))
+	}
+	return nil
+}
 
 func migrate(ctx context.Context, db *sql.DB) error {
 	conn, err := db.Conn(ctx)
@@ -245,6 +259,36 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
 CREATE INDEX users_modified ON users(tenant_id, modified, seq);
+`, `
+CREATE TABLE activity (
+	seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	tenant_id TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	request_id TEXT NOT NULL,
+	credential_id TEXT NOT NULL,
+	client TEXT NOT NULL,
+	method TEXT NOT NULL,
+	path TEXT NOT NULL,
+	status INTEGER NOT NULL,
+	latency_us BIGINT NOT NULL,
+	scim_type TEXT NOT NULL,
+	detail TEXT NOT NULL,
+	resource_type TEXT NOT NULL,
+	resource_id TEXT COLLATE "C" NOT NULL,
+	request_body TEXT NOT NULL,
+	response_body TEXT NOT NULL
+);
+CREATE INDEX activity_tenant ON activity(tenant_id, seq);
+CREATE INDEX activity_age ON activity(at);
+CREATE INDEX activity_resource ON activity(tenant_id, resource_id, seq) WHERE resource_id <> '';
+CREATE INDEX activity_errors ON activity(tenant_id, seq) WHERE status >= 400;
+CREATE TABLE setup_links (
+	token_hash BYTEA PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	created BIGINT NOT NULL,
+	expires BIGINT NOT NULL
+);
+CREATE INDEX setup_links_tenant ON setup_links(tenant_id);
 `}
 
 // dialect is PostgreSQL's SQL.

@@ -99,6 +99,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	go w.run()
 	return sqlstore.New(sqlstore.Config{
 		Read: readDB, WriteDB: writeDB, Write: w.write, Dialect: dialect{}, CacheStatements: true,
+		Ready: func(ctx context.Context) error { return schemaCurrent(ctx, readDB) },
 		Close: func() error {
 			close(w.stop)
 			<-w.done
@@ -222,6 +223,19 @@ func safeRun(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// schemaCurrent checks that the file answers and carries the schema this build migrates
+// to: another instance of a newer build may have migrated it further.
+func schemaCurrent(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version != len(migrations) {
+		return fmt.Errorf("schema version is %d, this build expects %d", version, len(migrations))
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -409,6 +423,36 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
 CREATE INDEX users_modified ON users(tenant_id, modified, seq);
+`, `
+CREATE TABLE activity (
+	seq INTEGER PRIMARY KEY,
+	tenant_id TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	request_id TEXT NOT NULL,
+	credential_id TEXT NOT NULL,
+	client TEXT NOT NULL,
+	method TEXT NOT NULL,
+	path TEXT NOT NULL,
+	status INTEGER NOT NULL,
+	latency_us INTEGER NOT NULL,
+	scim_type TEXT NOT NULL,
+	detail TEXT NOT NULL,
+	resource_type TEXT NOT NULL,
+	resource_id TEXT NOT NULL,
+	request_body TEXT NOT NULL,
+	response_body TEXT NOT NULL
+);
+CREATE INDEX activity_tenant ON activity(tenant_id, seq);
+CREATE INDEX activity_age ON activity(at);
+CREATE INDEX activity_resource ON activity(tenant_id, resource_id, seq) WHERE resource_id <> '';
+CREATE INDEX activity_errors ON activity(tenant_id, seq) WHERE status >= 400;
+CREATE TABLE setup_links (
+	token_hash BLOB PRIMARY KEY,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	created INTEGER NOT NULL,
+	expires INTEGER NOT NULL
+);
+CREATE INDEX setup_links_tenant ON setup_links(tenant_id);
 `}
 
 // Backup writes a consistent copy of the database at path to dst (which must not exist),

@@ -66,6 +66,7 @@ type Store struct {
 	groups  *scim.ResourceType
 	now     func() time.Time
 	closeFn func() error
+	ready   func(ctx context.Context) error
 	// readIsolation is the isolation of read transactions: one that gives a snapshot.
 	readIsolation sql.IsolationLevel
 	positions     positionCache
@@ -100,12 +101,14 @@ type Config struct {
 	// ReadIsolation is the isolation level that makes a read transaction one snapshot
 	// (sql.LevelDefault where every transaction is one).
 	ReadIsolation sql.IsolationLevel
+	// Ready checks that the database answers and its schema is current (a ping when nil).
+	Ready func(ctx context.Context) error
 }
 
 // New builds a Store.
 func New(cfg Config) *Store {
 	return &Store{
-		read: cfg.Read, writeDB: cfg.WriteDB, write: cfg.Write, d: cfg.Dialect, closeFn: cfg.Close,
+		read: cfg.Read, writeDB: cfg.WriteDB, write: cfg.Write, d: cfg.Dialect, closeFn: cfg.Close, ready: cfg.Ready,
 		users: scim.NewUserResourceType(), groups: scim.NewGroupResourceType(),
 		now:   func() time.Time { return time.Now().UTC() },
 		stmts: map[stmtKey]*sql.Stmt{}, preparing: map[stmtKey]bool{},

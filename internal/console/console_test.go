@@ -1,0 +1,139 @@
+package console_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/internal/console"
+	"github.com/scimd/scimd/internal/server"
+	"github.com/scimd/scimd/internal/storetest"
+)
+
+type browserless struct {
+	t    *testing.T
+	root string
+	c    *http.Client
+}
+
+func newClient(t *testing.T, root string) *browserless {
+	jar, _ := cookiejar.New(nil)
+	return &browserless{t: t, root: root, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browserless) do(method, path string, form url.Values, header http.Header) (*http.Response, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.root+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, string(data)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// TestConsoleSignInAndCSRF, on both stores: the console is off unless configured; only
+// the password or an admin API key for every tenant signs in (a SCIM credential and a
+// tenant's key do not); the session cookie is HttpOnly, SameSite=Strict and not
+// forgeable; a post without the session's CSRF token, or a sign-in from another origin,
+// is refused.
+func TestConsoleSignInAndCSRF(t *testing.T) {
+	for _, be := range storetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			off := storetest.StartFull(t, be.Open(t), server.Options{})
+			if resp, _ := newClient(t, off.Root).do("GET", "/admin/", nil, nil); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("console without configuration: %d, want 404", resp.StatusCode)
+			}
+
+			full := storetest.StartFull(t, be.Open(t), server.Options{Console: console.Options{Password: consolePassword, APIKeyLogin: true}})
+			tn := full.NewTenant(t, "acme")
+			b := newClient(t, full.Root)
+			resp, _ := b.do("GET", "/admin/tenants/"+tn.ID+"/users", nil, nil)
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/admin/login?next=") {
+				t.Fatalf("signed out: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			for _, secret := range []string{"", "wrong", tn.Issued.Bearer, tn.Issued.Password, full.APIKey(t, tn.ID, "admin"), full.APIKey(t, "", "read")} {
+				if resp, body := b.do("POST", "/admin/login", url.Values{"secret": {secret}}, nil); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not the console password") {
+					t.Fatalf("sign in with %q: %d", secret, resp.StatusCode)
+				}
+			}
+			if resp, _ := b.do("POST", "/admin/login", url.Values{"secret": {consolePassword}}, http.Header{"Origin": {"https://evil.example"}}); resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("sign in from another origin: %d", resp.StatusCode)
+			}
+			resp, _ = b.do("POST", "/admin/login", url.Values{"secret": {consolePassword}, "next": {"https://evil.example/"}}, nil)
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/" {
+				t.Fatalf("sign in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			cookie := resp.Cookies()[0]
+			if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/admin/" {
+				t.Fatalf("session cookie %+v", cookie)
+			}
+			resp, page := b.do("GET", "/admin/tenants/"+tn.ID+"/credentials", nil, nil)
+			if resp.StatusCode != 200 || !strings.Contains(page, tn.Issued.Credential.ID) || resp.Header.Get("Content-Security-Policy") == "" {
+				t.Fatalf("credentials page: %d", resp.StatusCode)
+			}
+			m := csrfField.FindStringSubmatch(page)
+			if m == nil {
+				t.Fatal("no CSRF token in the page")
+			}
+			revoke := "/admin/tenants/" + tn.ID + "/credentials/" + tn.Issued.Credential.ID + "/revoke"
+			for _, token := range []string{"", "forged", m[1] + "x"} {
+				if resp, _ := b.do("POST", revoke, url.Values{"csrf": {token}}, nil); resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("revoke with CSRF token %q: %d", token, resp.StatusCode)
+				}
+			}
+			if resp, _ := b.do("POST", revoke, url.Values{"csrf": {m[1]}}, nil); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("revoke: %d", resp.StatusCode)
+			}
+			if r, err := tn.Client.Do(t.Context(), "GET", "/Users", nil); err != nil || r.Status != 401 {
+				t.Fatalf("SCIM after revoking: %v %v", r, err)
+			}
+			resp, page = b.do("POST", "/admin/tenants/"+tn.ID+"/credentials", url.Values{"csrf": {m[1]}}, nil)
+			if resp.StatusCode != 200 || !strings.Contains(page, "shown once") || resp.Header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("mint: %d", resp.StatusCode)
+			}
+
+			// A forged or altered cookie is no session.
+			forged := newClient(t, full.Root)
+			u, _ := url.Parse(full.Root + "/admin/")
+			parts := strings.Split(cookie.Value, ".")
+			for _, v := range []string{"9999999999." + parts[1] + "." + parts[2], parts[0] + ".x." + parts[2], "garbage"} {
+				forged.c.Jar.SetCookies(u, []*http.Cookie{{Name: cookie.Name, Value: v, Path: "/admin/"}})
+				if resp, _ := forged.do("GET", "/admin/", nil, nil); resp.StatusCode != http.StatusSeeOther {
+					t.Fatalf("forged cookie %q: %d", v, resp.StatusCode)
+				}
+			}
+			// An admin API key for every tenant signs in too.
+			k := newClient(t, full.Root)
+			if resp, _ := k.do("POST", "/admin/login", url.Values{"secret": {full.APIKey(t, "", "admin")}}, nil); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("sign in with an admin key: %d", resp.StatusCode)
+			}
+			if resp, page := k.do("GET", "/admin/", nil, nil); resp.StatusCode != 200 || !strings.Contains(page, "acme") {
+				t.Fatalf("tenants page: %d", resp.StatusCode)
+			}
+			if resp, _ := k.do("GET", "/admin/tenants/nope/users", nil, nil); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("unknown tenant: %d", resp.StatusCode)
+			}
+		})
+	}
+}

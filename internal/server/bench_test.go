@@ -1,0 +1,107 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scimclient"
+	"github.com/scimd/scimd/internal/server"
+	"github.com/scimd/scimd/internal/storetest"
+)
+
+// BenchmarkActivityLogOverhead measures SCIM throughput with the activity log off and on,
+// in one run: two servers on their own SQLite files (or PostgreSQL schemas), driven in
+// alternating rounds so that drift of the machine falls on both alike. Each operation is
+// an Okta-shaped create (with a password), a userName filter and a PATCH, from 16
+// concurrent clients over loopback. It reports both rates and their ratio (on/off).
+//
+//	go test ./internal/server -run '^$' -bench ActivityLogOverhead -benchtime 4000x
+func BenchmarkActivityLogOverhead(b *testing.B) {
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			type side struct {
+				c    *scimclient.Client
+				full *storetest.Full
+				took time.Duration
+				ops  int64
+			}
+			mk := func(off bool) *side {
+				full := storetest.StartFull(b, be.Open(b), server.Options{NoActivity: off, UsageInterval: time.Hour,
+					Logger: discardLogger()})
+				tn := full.NewTenant(b, "bench")
+				c := *tn.Client
+				c.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+				return &side{c: &c, full: full}
+			}
+			off, on := mk(true), mk(false)
+			var seq atomic.Int64
+			run := func(s *side, n int) {
+				const clients = 16
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				start := time.Now()
+				for range clients {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for next.Add(1) <= int64(n) {
+							okta(b, s.c, seq.Add(1))
+						}
+					}()
+				}
+				wg.Wait()
+				s.took += time.Since(start)
+				s.ops += int64(n)
+			}
+			const rounds = 10
+			per := max(b.N/rounds, 1)
+			b.ResetTimer()
+			for range rounds {
+				run(off, per)
+				run(on, per)
+			}
+			b.StopTimer()
+			if err := on.full.Handler.Activity.Flush(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			offRate := float64(off.ops) / off.took.Seconds()
+			onRate := float64(on.ops) / on.took.Seconds()
+			b.ReportMetric(offRate, "off_ops/s")
+			b.ReportMetric(onRate, "on_ops/s")
+			b.ReportMetric(onRate/offRate, "on/off")
+			b.ReportMetric(float64(on.full.Handler.Activity.Stats().Dropped), "dropped")
+		})
+	}
+}
+
+// okta is one operation of the benchmark: create, find by userName, deactivate.
+func okta(b *testing.B, c *scimclient.Client, i int64) {
+	ctx := context.Background()
+	name := fmt.Sprintf("bench%d@example.com", i)
+	resp, err := c.Do(ctx, "POST", "/Users", map[string]any{
+		"schemas": []string{scim.UserSchema}, "userName": name, "active": true, "password": "Placeholder-1!",
+		"name":   map[string]any{"givenName": "A", "familyName": "B"},
+		"emails": []any{map[string]any{"value": name, "type": "work", "primary": true}},
+	})
+	if err != nil || resp.Status != 201 {
+		b.Fatalf("create: %v %v", err, resp)
+	}
+	m, _ := resp.JSON()
+	id, _ := m["id"].(string)
+	if resp, err = c.Do(ctx, "GET", "/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`), nil); err != nil || resp.Status != 200 {
+		b.Fatalf("filter: %v %v", err, resp)
+	}
+	if resp, err = c.Do(ctx, "PATCH", "/Users/"+id, map[string]any{
+		"schemas":    []string{scim.PatchOpSchema},
+		"Operations": []any{map[string]any{"op": "replace", "value": map[string]any{"active": false}}},
+	}); err != nil || resp.Status != 200 {
+		b.Fatalf("patch: %v %v", err, resp)
+	}
+}
