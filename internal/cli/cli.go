@@ -73,6 +73,7 @@ usage:
                [--query-timeout 10s] [--expensive-reads-per-tenant 2]
                [--rate-per-credential 100] [--rate-per-tenant 200] [--auth-failures-per-minute 30]
                [--trusted-proxies CIDR,…] [--tls-cert FILE --tls-key FILE] [--shutdown-timeout 30s]
+               [--shutdown-delay 0s]
                [--activity=true] [--activity-max-age 720h] [--activity-max-rows 100000]
                [--activity-buffer 10000] [--log-format auto|json|text] [--log-level info]
                [--console-password PASSWORD] [--console-api-keys]
@@ -307,6 +308,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	expensiveReads := fs.Int("expensive-reads-per-tenant", 2, "most sorted lists of one tenant run at once; others wait their turn")
 	ratePerCredential := fs.Float64("rate-per-credential", 100, "SCIM requests a second per credential, burst twice that; over it is 429 with Retry-After (0: no limit)")
 	ratePerTenant := fs.Float64("rate-per-tenant", 200, "SCIM requests a second per tenant, burst twice that (0: no limit)")
+	shutdownDelay := fs.Duration("shutdown-delay", 0, "on SIGTERM or SIGINT, how long /readyz answers 503 before the listener closes (behind a load balancer: more than its readiness check period)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long requests under way may take to finish")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS; reloaded on SIGHUP or when it changes")
 	tlsKey := fs.String("tls-key", "", "PEM private key file of --tls-cert")
@@ -428,7 +430,14 @@ func serve(ctx context.Context, args []string, env Env) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Finish the requests under way; their writes are acknowledged only once committed.
+	// /readyz turns unready first, and the listener stays open for the delay, so that a
+	// load balancer polling it stops sending before connections are refused. Then the
+	// requests under way finish; their writes are acknowledged only once committed.
+	handler.Drain()
+	if *shutdownDelay > 0 {
+		logger.Info("draining: /readyz answers 503", "delay", shutdownDelay.String())
+		time.Sleep(*shutdownDelay)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	logger.Info("shutting down")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/scimd/scimd/internal/activity"
@@ -51,7 +52,13 @@ type Server struct {
 	console http.Handler // nil when the console is off
 	setup   http.Handler
 	handler http.Handler
+	// draining: the server is about to stop; /readyz says so, so that a load balancer
+	// stops sending before the listener closes.
+	draining atomic.Bool
 }
+
+// Drain makes /readyz answer 503 from now on: the first step of a graceful stop.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // New builds the server over st.
 func New(st store.Store, opts Options) *Server {
@@ -157,6 +164,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not ready: shutting down\n"))
+		return
+	}
 	if err := s.store.Ready(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
