@@ -64,7 +64,7 @@ usage:
                [--filter-max-bytes 8192] [--filter-max-depth 32] [--filter-max-nodes 256]
                [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
                [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
-               [--query-timeout 10s] [--expensive-reads-per-tenant 2]
+               [--query-timeout 10s] [--expensive-reads-per-tenant 2] [--event-retention 168h]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -274,6 +274,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	expensiveReads := fs.Int("expensive-reads-per-tenant", 2, "most sorted lists of one tenant run at once; others wait their turn")
 	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
 	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
+	eventRetention := fs.Duration("event-retention", 7*24*time.Hour, "how long events are kept for the feed and replays (0: for ever)")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -319,7 +320,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 		ln.Close()
 		return err
 	}
-	handler := server.New(st, server.Options{Logger: logger,
+	handler := server.New(st, server.Options{Logger: logger, EventRetention: *eventRetention,
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
 			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
 			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads}})

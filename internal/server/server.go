@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scimd/scimd/internal/api"
 	"github.com/scimd/scimd/internal/httpapi"
 	"github.com/scimd/scimd/internal/service"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 // Options configure a Server.
@@ -22,7 +24,23 @@ type Options struct {
 	SCIM httpapi.Options
 	// UsageInterval is how often last-used times are written (10 s when zero).
 	UsageInterval time.Duration
-	Logger        *slog.Logger
+	// EventRetention is how long events are kept (0: for ever).
+	EventRetention time.Duration
+	// Webhooks configures the delivery of events to webhook endpoints.
+	Webhooks WebhookOptions
+	Logger   *slog.Logger
+}
+
+// WebhookOptions configure webhook delivery.
+type WebhookOptions struct {
+	// AllowPrivate lets endpoints be on loopback, private and link-local addresses.
+	AllowPrivate bool
+	// Timeout bounds one delivery (10 s when 0).
+	Timeout time.Duration
+	// MinBackoff, MaxBackoff, DisableAfter and Poll: see webhook.Options.
+	MinBackoff, MaxBackoff, DisableAfter, Poll time.Duration
+	// Disabled runs no deliverer in this process (endpoints are still managed).
+	Disabled bool
 }
 
 // Server is scimd's HTTP handler.
@@ -32,6 +50,9 @@ type Server struct {
 	usage   *service.Usage
 	api     http.Handler
 	scim    http.Handler
+	// stop ends the outbox's background work; done is closed once it has.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // New builds the server over st.
@@ -47,17 +68,42 @@ func New(st store.Store, opts Options) *Server {
 	if opts.SCIM.BaseURL != "" {
 		scimBase = strings.TrimSuffix(strings.TrimRight(opts.SCIM.BaseURL, "/"), httpapi.Prefix) + httpapi.Prefix
 	}
-	svc := service.New(st, service.Options{SCIMBaseURL: scimBase})
+	svc := service.New(st, service.Options{SCIMBaseURL: scimBase, WebhookAllowPrivate: opts.Webhooks.AllowPrivate})
 	scimOpts := opts.SCIM
 	scimOpts.Usage = usage
 	if scimOpts.Logger == nil {
 		scimOpts.Logger = opts.Logger
 	}
-	return &Server{
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Server{
 		Service: svc, usage: usage,
 		api:  api.New(svc, api.Options{Logger: opts.Logger, Usage: usage}),
 		scim: httpapi.New(st, scimOpts),
+		stop: stop, done: make(chan struct{}),
 	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		svc.RunEvents(ctx, opts.EventRetention, opts.Logger)
+	}()
+	if wo := opts.Webhooks; !wo.Disabled {
+		w := webhook.NewWorker(st, webhook.Options{
+			Client:     webhook.NewClient(webhook.ClientOptions{AllowPrivate: wo.AllowPrivate, Timeout: wo.Timeout}),
+			MinBackoff: wo.MinBackoff, MaxBackoff: wo.MaxBackoff, DisableAfter: wo.DisableAfter, Poll: wo.Poll,
+			Logger: opts.Logger,
+		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Run(ctx)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
+	return s
 }
 
 // ServeHTTP sends /api/v1 to the management API and everything else to SCIM. It is a
@@ -73,4 +119,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close writes what is buffered (last-used times); call it once requests have stopped.
-func (s *Server) Close(ctx context.Context) error { return s.usage.Flush(ctx) }
+func (s *Server) Close(ctx context.Context) error {
+	s.stop()
+	<-s.done
+	return s.usage.Flush(ctx)
+}

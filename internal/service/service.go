@@ -23,6 +23,8 @@ type Service struct {
 	now     func() time.Time
 	// users is the built-in User resource type the directory's filters resolve against.
 	users *scim.ResourceType
+	// webhookAllowPrivate lets webhook endpoints point at private addresses.
+	webhookAllowPrivate bool
 }
 
 // Options configure a Service.
@@ -31,6 +33,8 @@ type Options struct {
 	SCIMBaseURL string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// WebhookAllowPrivate lets webhook endpoints point at loopback and private addresses.
+	WebhookAllowPrivate bool
 }
 
 // New builds a Service.
@@ -39,7 +43,8 @@ func New(st store.Store, opts Options) *Service {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now, users: scim.NewUserResourceType()}
+	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now, users: scim.NewUserResourceType(),
+		webhookAllowPrivate: opts.WebhookAllowPrivate}
 }
 
 // Store is the store the service works on.

@@ -288,6 +288,12 @@ func (dialect) PrimaryValue(doc string, path []string, sub string, _ scim.AttrTy
 	return "(SELECT " + v + " FROM json_each(" + doc + ", " + jsonPath(path) + ") AS p ORDER BY json_extract(p.value, '$.primary') IS 1 DESC, p.key LIMIT 1)"
 }
 
+// TryTxLock always succeeds: the single writer already serializes every transaction.
+func (dialect) TryTxLock() string { return "SELECT ? IS NOT NULL" }
+
+// SkipLocked is not needed: the single writer serializes every transaction.
+func (dialect) SkipLocked(string) string { return "" }
+
 // CounterShard is always the same row: the single writer never waits for a lock.
 func (dialect) CounterShard() string { return "0" }
 
@@ -403,4 +409,65 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
 CREATE INDEX users_modified ON users(tenant_id, modified, seq);
+`, `
+CREATE TABLE event_counters (
+	tenant_id TEXT PRIMARY KEY,
+	last_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE events (
+	num INTEGER PRIMARY KEY,
+	id TEXT NOT NULL,
+	tenant_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	pos INTEGER,
+	type TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	data TEXT NOT NULL
+);
+CREATE UNIQUE INDEX events_id ON events(id);
+CREATE UNIQUE INDEX events_tenant_seq ON events(tenant_id, seq);
+CREATE UNIQUE INDEX events_pos ON events(pos) WHERE pos IS NOT NULL;
+CREATE INDEX events_unpositioned ON events(num) WHERE pos IS NULL;
+CREATE INDEX events_time ON events(time);
+CREATE TABLE webhook_endpoints (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT,
+	url TEXT NOT NULL,
+	secret TEXT NOT NULL,
+	previous_secret TEXT,
+	previous_expires INTEGER,
+	types TEXT NOT NULL,
+	format TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	disabled INTEGER,
+	disabled_reason TEXT,
+	failing_since INTEGER
+);
+CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints(tenant_id);
+CREATE TABLE webhook_cursors (
+	endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+	tenant_id TEXT NOT NULL,
+	last_seq INTEGER NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	next_attempt INTEGER NOT NULL DEFAULT 0,
+	lease_owner TEXT,
+	lease_until INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (endpoint_id, tenant_id)
+);
+CREATE INDEX webhook_cursors_tenant ON webhook_cursors(tenant_id);
+CREATE TABLE webhook_deliveries (
+	num INTEGER PRIMARY KEY,
+	endpoint_id TEXT NOT NULL,
+	tenant_id TEXT NOT NULL,
+	event_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	attempt INTEGER NOT NULL,
+	at INTEGER NOT NULL,
+	status INTEGER NOT NULL,
+	latency_us INTEGER NOT NULL,
+	response TEXT NOT NULL,
+	error TEXT NOT NULL
+);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, num);
+CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries(tenant_id);
 `}
