@@ -65,6 +65,8 @@ usage:
                [--read-timeout 60s] [--write-timeout 60s] [--max-body-bytes 1048576]
                [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
                [--query-timeout 10s] [--expensive-reads-per-tenant 2] [--event-retention 168h]
+               [--webhook-allow-private] [--webhook-timeout 10s] [--webhook-disable-after 72h]
+               [--webhook-lease 30s]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -73,6 +75,9 @@ usage:
   scimd apikey list | apikey revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
+  scimd webhook add [--tenant NAME] [--secret whsec_…] [--types T,…] [--format webhook|set] URL
+  scimd webhook list [--tenant NAME] | webhook remove ID | webhook deliveries ID
+  scimd webhook replay ID --from SEQ [--tenant NAME]
   scimd version
 
 ` + commonFlagsHelp
@@ -83,6 +88,18 @@ const commonFlagsHelp = `Every command takes --db and --json; every flag can als
 
 // groupUsage is what a command group prints when called without a subcommand.
 var groupUsage = map[string]string{
+	"webhook": `usage:
+  scimd webhook add [--tenant NAME] [--secret whsec_…] [--types T,…] [--format webhook|set] URL
+                               send events to URL (one tenant's, or every tenant's); prints
+                               the endpoint's id and, when generated, its secret (shown once)
+  scimd webhook list [--tenant NAME]
+                               list endpoints, with which are failing or disabled
+  scimd webhook remove ID      stop sending to the endpoint and forget its log
+  scimd webhook deliveries ID [--limit 50]
+                               the latest attempts: status, latency, start of the answer
+  scimd webhook replay ID --from SEQ [--tenant NAME]
+                               send the tenant's events again from sequence number SEQ on
+`,
 	"tenant": `usage:
   scimd tenant create NAME [--external-ref REF]
                                create a tenant: one per customer (identity provider);
@@ -196,6 +213,16 @@ func run(ctx context.Context, args []string, env Env) error {
 		return userList(ctx, rest, env)
 	case "group list":
 		return groupList(ctx, rest, env)
+	case "webhook add":
+		return webhookAdd(ctx, rest, env)
+	case "webhook list":
+		return webhookList(ctx, rest, env)
+	case "webhook remove":
+		return webhookRemove(ctx, rest, env)
+	case "webhook deliveries":
+		return webhookDeliveries(ctx, rest, env)
+	case "webhook replay":
+		return webhookReplay(ctx, rest, env)
 	case "help ", "-h ", "--help ":
 		return flag.ErrHelp
 	}
@@ -275,6 +302,11 @@ func serve(ctx context.Context, args []string, env Env) error {
 	compatFile := fs.String("compat", "", "JSON file of client dialect switches per tenant (see internal/compat)")
 	maxInFlight := fs.Int("max-in-flight", 256, "most requests handled at once; others are 503 with Retry-After (0: no limit)")
 	eventRetention := fs.Duration("event-retention", 7*24*time.Hour, "how long events are kept for the feed and replays (0: for ever)")
+	var wo server.WebhookOptions
+	fs.BoolVar(&wo.AllowPrivate, "webhook-allow-private", false, "let webhook endpoints be on loopback, private and link-local addresses")
+	fs.DurationVar(&wo.Timeout, "webhook-timeout", 10*time.Second, "longest time of one webhook delivery")
+	fs.DurationVar(&wo.DisableAfter, "webhook-disable-after", 72*time.Hour, "disable an endpoint whose deliveries have failed this long")
+	fs.DurationVar(&wo.Lease, "webhook-lease", 30*time.Second, "how long an instance holds a tenant's deliveries to an endpoint without reporting; after a crash, another instance resumes them once it has passed")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -320,7 +352,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 		ln.Close()
 		return err
 	}
-	handler := server.New(st, server.Options{Logger: logger, EventRetention: *eventRetention,
+	handler := server.New(st, server.Options{Logger: logger, EventRetention: *eventRetention, Webhooks: wo,
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
 			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
 			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads}})

@@ -37,8 +37,8 @@ type WebhookOptions struct {
 	AllowPrivate bool
 	// Timeout bounds one delivery (10 s when 0).
 	Timeout time.Duration
-	// MinBackoff, MaxBackoff, DisableAfter and Poll: see webhook.Options.
-	MinBackoff, MaxBackoff, DisableAfter, Poll time.Duration
+	// MinBackoff, MaxBackoff, DisableAfter, Poll and Lease: see webhook.Options.
+	MinBackoff, MaxBackoff, DisableAfter, Poll, Lease time.Duration
 	// Disabled runs no deliverer in this process (endpoints are still managed).
 	Disabled bool
 }
@@ -90,7 +90,7 @@ func New(st store.Store, opts Options) *Server {
 	if wo := opts.Webhooks; !wo.Disabled {
 		w := webhook.NewWorker(st, webhook.Options{
 			Client:     webhook.NewClient(webhook.ClientOptions{AllowPrivate: wo.AllowPrivate, Timeout: wo.Timeout}),
-			MinBackoff: wo.MinBackoff, MaxBackoff: wo.MaxBackoff, DisableAfter: wo.DisableAfter, Poll: wo.Poll,
+			MinBackoff: wo.MinBackoff, MaxBackoff: wo.MaxBackoff, DisableAfter: wo.DisableAfter, Poll: wo.Poll, Lease: wo.Lease,
 			Logger: opts.Logger,
 		})
 		wg.Add(1)

@@ -124,7 +124,11 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 		w.release(c)
 		return
 	}
-	for ctx.Err() == nil {
+	for {
+		if ctx.Err() != nil {
+			w.release(c)
+			return
+		}
 		page, err := w.st.Events(ctx, store.EventQuery{Tenant: c.TenantID, After: c.LastSeq, Limit: 100})
 		if err != nil || len(page.Events) == 0 {
 			w.release(c)
@@ -135,11 +139,11 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 				c.LastSeq = e.Seq // skipped; recorded with the next delivery or release
 				continue
 			}
-			d, ok := w.deliver(ctx, ep, e, c.Attempts+1)
-			if ctx.Err() != nil {
-				return // shutting down: the lease runs out and the event is delivered again
-			}
-			o := store.DeliveryOutcome{Delivery: &d, Lease: w.opts.Lease}
+			// A delivery under way finishes even when the worker is stopping (it is bounded
+			// by the client's timeout): cut short, the receiver might have taken it and
+			// would get it again from another instance.
+			d, ok := w.deliver(context.WithoutCancel(ctx), ep, e, c.Attempts+1)
+			o := store.DeliveryOutcome{Delivery: &d, Lease: w.opts.Lease, Release: ctx.Err() != nil}
 			if ok {
 				o.AdvanceTo = e.Seq
 			} else {
@@ -156,8 +160,8 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 				}
 				return
 			}
-			if !ok {
-				return
+			if !ok || o.Release {
+				return // failed (retried later), or stopping: the lease is given up for another instance
 			}
 			c.LastSeq, c.Attempts = e.Seq, 0
 		}
