@@ -38,6 +38,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Usage, when set, records when each API key was last used.
 	Usage *service.Usage
+	// JWKS, when set, is the key set that verifies security event tokens, served without
+	// authentication at /api/v1/jwks.json.
+	JWKS []byte
 }
 
 // Server is the management API.
@@ -60,6 +63,13 @@ func New(svc *service.Service, opts Options) *Server {
 	})
 	// Every key may read what its tenant scope covers; admin routes also need scope admin,
 	// and global routes a key that spans every tenant.
+	if opts.JWKS != nil {
+		s.mux.HandleFunc("GET "+Prefix+"/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/jwk-set+json")
+			w.Header().Set("Cache-Control", "max-age=300")
+			w.Write(opts.JWKS)
+		})
+	}
 	s.route("POST /tenants", global|admin, s.createTenant)
 	s.route("GET /tenants", 0, s.listTenants)
 	s.route("GET /tenants/{tenant}", 0, s.getTenant)

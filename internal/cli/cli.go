@@ -25,6 +25,7 @@ import (
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/store/sqlite"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 // Env carries what a command reads and writes, so that tests can run commands in process.
@@ -66,7 +67,7 @@ usage:
                [--max-body-bytes-in-flight 2097152] [--max-in-flight 256] [--compat FILE]
                [--query-timeout 10s] [--expensive-reads-per-tenant 2] [--event-retention 168h]
                [--webhook-allow-private] [--webhook-timeout 10s] [--webhook-disable-after 72h]
-               [--webhook-lease 30s]
+               [--webhook-lease 30s] [--security-events]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -306,6 +307,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	fs.BoolVar(&wo.AllowPrivate, "webhook-allow-private", false, "let webhook endpoints be on loopback, private and link-local addresses")
 	fs.DurationVar(&wo.Timeout, "webhook-timeout", 10*time.Second, "longest time of one webhook delivery")
 	fs.DurationVar(&wo.DisableAfter, "webhook-disable-after", 72*time.Hour, "disable an endpoint whose deliveries have failed this long")
+	securityEvents := fs.Bool("security-events", false, "let webhook endpoints take RFC 9967 security event tokens (format set), signed with a key kept in the database and published at /api/v1/jwks.json")
 	fs.DurationVar(&wo.Lease, "webhook-lease", 30*time.Second, "how long an instance holds a tenant's deliveries to an endpoint without reporting; after a crash, another instance resumes them once it has passed")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
@@ -352,7 +354,14 @@ func serve(ctx context.Context, args []string, env Env) error {
 		ln.Close()
 		return err
 	}
-	handler := server.New(st, server.Options{Logger: logger, EventRetention: *eventRetention, Webhooks: wo,
+	var setSigner *webhook.SETSigner
+	if *securityEvents {
+		if setSigner, err = webhook.LoadSETSigner(ctx, st, publicURL(*baseURL, listenURLAddr(*addr, ln.Addr()))); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	handler := server.New(st, server.Options{Logger: logger, EventRetention: *eventRetention, Webhooks: wo, SET: setSigner,
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,
 			MaxBodyBytes: *maxBody, MaxBodyBytesInFlight: *maxBodyInFlight, MaxInFlight: *maxInFlight, Compat: dialects,
 			QueryTimeout: *queryTimeout, ExpensiveReadsPerTenant: *expensiveReads}})

@@ -76,6 +76,9 @@ type Options struct {
 
 	// Compat gives each tenant the client dialect switches it needs (serve --compat).
 	Compat *compat.Config
+	// SecurityEventURIs, when set, are the RFC 9967 events scimd pushes, advertised in
+	// /ServiceProviderConfig as "securityEvents".
+	SecurityEventURIs []string
 }
 
 // Defaults of Options.

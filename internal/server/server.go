@@ -28,7 +28,11 @@ type Options struct {
 	EventRetention time.Duration
 	// Webhooks configures the delivery of events to webhook endpoints.
 	Webhooks WebhookOptions
-	Logger   *slog.Logger
+	// SET, when set, signs RFC 9967 security event tokens for endpoints of format "set";
+	// its key set is served at /api/v1/jwks.json and /ServiceProviderConfig lists the
+	// events.
+	SET    *webhook.SETSigner
+	Logger *slog.Logger
 }
 
 // WebhookOptions configure webhook delivery.
@@ -68,16 +72,24 @@ func New(st store.Store, opts Options) *Server {
 	if opts.SCIM.BaseURL != "" {
 		scimBase = strings.TrimSuffix(strings.TrimRight(opts.SCIM.BaseURL, "/"), httpapi.Prefix) + httpapi.Prefix
 	}
-	svc := service.New(st, service.Options{SCIMBaseURL: scimBase, WebhookAllowPrivate: opts.Webhooks.AllowPrivate})
 	scimOpts := opts.SCIM
 	scimOpts.Usage = usage
+	svc := service.New(st, service.Options{SCIMBaseURL: scimBase, WebhookAllowPrivate: opts.Webhooks.AllowPrivate, SecurityEvents: opts.SET != nil})
+	var jwks []byte
+	if opts.SET != nil {
+		var err error
+		if jwks, err = opts.SET.JWKS(); err != nil {
+			opts.Logger.Error("encode the JWKS", "err", err)
+		}
+		scimOpts.SecurityEventURIs = webhook.SETEventURIs
+	}
 	if scimOpts.Logger == nil {
 		scimOpts.Logger = opts.Logger
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Server{
 		Service: svc, usage: usage,
-		api:  api.New(svc, api.Options{Logger: opts.Logger, Usage: usage}),
+		api:  api.New(svc, api.Options{Logger: opts.Logger, Usage: usage, JWKS: jwks}),
 		scim: httpapi.New(st, scimOpts),
 		stop: stop, done: make(chan struct{}),
 	}
@@ -91,7 +103,7 @@ func New(st store.Store, opts Options) *Server {
 		w := webhook.NewWorker(st, webhook.Options{
 			Client:     webhook.NewClient(webhook.ClientOptions{AllowPrivate: wo.AllowPrivate, Timeout: wo.Timeout}),
 			MinBackoff: wo.MinBackoff, MaxBackoff: wo.MaxBackoff, DisableAfter: wo.DisableAfter, Poll: wo.Poll, Lease: wo.Lease,
-			Logger: opts.Logger,
+			Logger: opts.Logger, SET: opts.SET,
 		})
 		wg.Add(1)
 		go func() {

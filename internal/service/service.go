@@ -25,6 +25,7 @@ type Service struct {
 	users *scim.ResourceType
 	// webhookAllowPrivate lets webhook endpoints point at private addresses.
 	webhookAllowPrivate bool
+	securityEvents      bool
 }
 
 // Options configure a Service.
@@ -35,6 +36,8 @@ type Options struct {
 	Now func() time.Time
 	// WebhookAllowPrivate lets webhook endpoints point at loopback and private addresses.
 	WebhookAllowPrivate bool
+	// SecurityEvents allows endpoints of format "set" (serve --security-events).
+	SecurityEvents bool
 }
 
 // New builds a Service.
@@ -44,7 +47,7 @@ func New(st store.Store, opts Options) *Service {
 		now = func() time.Time { return time.Now().UTC() }
 	}
 	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now, users: scim.NewUserResourceType(),
-		webhookAllowPrivate: opts.WebhookAllowPrivate}
+		webhookAllowPrivate: opts.WebhookAllowPrivate, securityEvents: opts.SecurityEvents}
 }
 
 // Store is the store the service works on.

@@ -83,7 +83,11 @@ func (s *Service) AddWebhook(ctx context.Context, in WebhookInput) (ep store.Web
 	switch in.Format {
 	case "":
 		in.Format = FormatWebhook
-	case FormatWebhook, FormatSET:
+	case FormatWebhook:
+	case FormatSET:
+		if !s.securityEvents {
+			return ep, false, invalid("format", "security event tokens are not enabled on this server (serve --security-events)")
+		}
 	default:
 		return ep, false, invalid("format", "format must be %q or %q", FormatWebhook, FormatSET)
 	}

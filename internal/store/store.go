@@ -347,6 +347,9 @@ type Store interface {
 	// ClaimWebhookCursors leases up to max cursors that have events to deliver and are
 	// due, to owner for lease; a cursor is held by one owner at a time across instances.
 	ClaimWebhookCursors(ctx context.Context, owner string, lease time.Duration, max int) ([]WebhookCursor, error)
+	// SigningKey returns the key that signs security event tokens (DER), creating it with
+	// generate the first time; every instance gets the same key.
+	SigningKey(ctx context.Context, generate func() ([]byte, error)) ([]byte, error)
 	// RecordDelivery applies what the owner of a cursor reports (ErrLeaseLost when it no
 	// longer holds it).
 	RecordDelivery(ctx context.Context, owner string, c WebhookCursor, o DeliveryOutcome) error

@@ -37,8 +37,8 @@ type Options struct {
 	// Poll is how often the outbox is looked at besides when this process writes events
 	// (250 ms when 0): other instances' events and retries that came due.
 	Poll time.Duration
-	// SET signs a delivery to an endpoint of format "set" (nil: such endpoints fail).
-	SET    func(e events.Event) ([]byte, error)
+	// SET signs deliveries to endpoints of format "set" (nil: such endpoints fail).
+	SET    *SETSigner
 	Logger *slog.Logger
 }
 
@@ -226,7 +226,7 @@ func (w *Worker) request(ctx context.Context, ep store.WebhookEndpoint, e events
 		if w.opts.SET == nil {
 			return nil, errors.New("security event tokens are not configured")
 		}
-		token, err := w.opts.SET(e)
+		token, err := w.opts.SET.Sign(e, ep.URL)
 		if err != nil {
 			return nil, fmt.Errorf("sign security event token: %w", err)
 		}

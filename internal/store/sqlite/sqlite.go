@@ -470,4 +470,9 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, num);
 CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries(tenant_id);
+CREATE TABLE signing_keys (
+	name TEXT PRIMARY KEY,
+	private_der BLOB NOT NULL,
+	created INTEGER NOT NULL
+);
 `}

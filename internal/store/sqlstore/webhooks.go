@@ -300,3 +300,33 @@ func (s *Store) RecordDelivery(ctx context.Context, owner string, c store.Webhoo
 	}
 	return nil
 }
+
+// setKeyName names the security event token signing key's row.
+const setKeyName = "set"
+
+func (s *Store) SigningKey(ctx context.Context, generate func() ([]byte, error)) ([]byte, error) {
+	var der []byte
+	err := s.readRunner(ctx, nil).queryRow("SELECT private_der FROM signing_keys WHERE name = ?", setKeyName).Scan(&der)
+	if err == nil {
+		return der, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	fresh, err := generate()
+	if err != nil {
+		return nil, err
+	}
+	// Instances starting together each make a key; the first one written is everyone's.
+	err = s.inWrite(ctx, func(r runner) error {
+		if _, err := r.exec("INSERT INTO signing_keys (name, private_der, created) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+			setKeyName, fresh, s.now().UnixNano()); err != nil {
+			return err
+		}
+		return r.queryRow("SELECT private_der FROM signing_keys WHERE name = ?", setKeyName).Scan(&der)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store signing key: %w", err)
+	}
+	return der, nil
+}
