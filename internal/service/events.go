@@ -122,8 +122,16 @@ func (s *Service) RunEvents(ctx context.Context, retention time.Duration, log *s
 			t.Stop()
 			return
 		case <-written:
+			// Gather a burst of writes into one numbering transaction.
+			select {
+			case <-ctx.Done():
+			case <-time.After(minSequenceInterval):
+			}
 		case <-t.C:
 		}
 		t.Stop()
 	}
 }
+
+// minSequenceInterval is the shortest time between two numberings woken by writes.
+const minSequenceInterval = 20 * time.Millisecond

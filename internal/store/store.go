@@ -247,12 +247,15 @@ type Delivery struct {
 
 // DeliveryOutcome is what a deliverer reports for a cursor it holds.
 type DeliveryOutcome struct {
-	// Delivery is the attempt to log, nil when events were only skipped.
-	Delivery *Delivery
+	// Deliveries are the attempts to log (all successful but the last when RetryAt is
+	// set).
+	Deliveries []Delivery
 	// AdvanceTo moves the cursor on to this seq (delivered or skipped), 0 to leave it.
 	AdvanceTo int64
-	// RetryAt, when not zero, records a failure: the next attempt is not before it.
-	RetryAt time.Time
+	// RetryAt, when not zero, records a failure of the event after AdvanceTo, its
+	// Attempts-th: the next attempt is not before RetryAt.
+	RetryAt  time.Time
+	Attempts int
 	// DisableAfter disables the endpoint once its deliveries have failed this long.
 	DisableAfter time.Duration
 	// Release gives the lease up; otherwise it is extended by Lease.

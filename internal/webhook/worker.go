@@ -110,11 +110,30 @@ func (w *Worker) Run(ctx context.Context) {
 			t.Stop()
 			return
 		case <-written:
+			// Writes come by the thousand per second: gather them rather than look for
+			// work after each one (a look is a query the identity provider's requests
+			// would wait behind).
+			select {
+			case <-ctx.Done():
+			case <-time.After(minClaimInterval):
+			}
 		case <-t.C:
 		}
 		t.Stop()
 	}
 }
+
+// minClaimInterval is the shortest time between two looks for work woken by writes.
+const minClaimInterval = 10 * time.Millisecond
+
+// Progress is recorded in batches: after flushEvery deliveries or flushAfter, and at
+// once on a failure, at the end of the events and when stopping. A crash repeats at most
+// that many deliveries (with the same webhook-id), and the delivery rate is not bound by
+// the rate of commits (a commit per delivery held SQLite to about 250 a second).
+const (
+	flushEvery = 50
+	flushAfter = 100 * time.Millisecond
+)
 
 // deliverCursor delivers a tenant's events after the cursor to its endpoint, one at a
 // time and in order, until none is left or one fails.
@@ -124,59 +143,64 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 		w.release(c)
 		return
 	}
+	var pending []store.Delivery
+	lastFlush := time.Now()
+	// flush records what was delivered and skipped so far, and o's failure or release.
+	flush := func(o store.DeliveryOutcome) bool {
+		o.Deliveries, o.Lease, o.AdvanceTo = pending, w.opts.Lease, c.LastSeq
+		pending, lastFlush = nil, time.Now()
+		if err := w.st.RecordDelivery(context.WithoutCancel(ctx), w.opts.Owner, c, o); err != nil {
+			if !errors.Is(err, store.ErrLeaseLost) {
+				w.opts.Logger.Error("record webhook delivery", "endpoint", ep.ID, "err", err)
+			}
+			return false
+		}
+		return true
+	}
 	for {
 		if ctx.Err() != nil {
-			w.release(c)
+			flush(store.DeliveryOutcome{Release: true})
 			return
 		}
 		page, err := w.st.Events(ctx, store.EventQuery{Tenant: c.TenantID, After: c.LastSeq, Limit: 100})
 		if err != nil || len(page.Events) == 0 {
-			w.release(c)
+			flush(store.DeliveryOutcome{Release: true})
 			return
 		}
 		for _, e := range page.Events {
 			if len(ep.Types) > 0 && !slices.Contains(ep.Types, e.Type) {
-				c.LastSeq = e.Seq // skipped; recorded with the next delivery or release
+				c.LastSeq = e.Seq // skipped
 				continue
 			}
 			// A delivery under way finishes even when the worker is stopping (it is bounded
 			// by the client's timeout): cut short, the receiver might have taken it and
 			// would get it again from another instance.
 			d, ok := w.deliver(context.WithoutCancel(ctx), ep, e, c.Attempts+1)
-			o := store.DeliveryOutcome{Delivery: &d, Lease: w.opts.Lease, Release: ctx.Err() != nil}
-			if ok {
-				o.AdvanceTo = e.Seq
-			} else {
-				if c.LastSeq > 0 {
-					o.AdvanceTo = c.LastSeq // past the skipped events before this one
-				}
-				o.RetryAt = time.Now().Add(w.backoff(c.Attempts))
-				o.DisableAfter = w.opts.DisableAfter
-				o.Release = true
-			}
-			if err := w.st.RecordDelivery(context.WithoutCancel(ctx), w.opts.Owner, c, o); err != nil {
-				if !errors.Is(err, store.ErrLeaseLost) {
-					w.opts.Logger.Error("record webhook delivery", "endpoint", ep.ID, "err", err)
-				}
+			pending = append(pending, d)
+			if !ok {
+				flush(store.DeliveryOutcome{RetryAt: time.Now().Add(w.backoff(c.Attempts)), Attempts: c.Attempts + 1,
+					DisableAfter: w.opts.DisableAfter, Release: true})
 				return
 			}
-			if !ok || o.Release {
-				return // failed (retried later), or stopping: the lease is given up for another instance
-			}
 			c.LastSeq, c.Attempts = e.Seq, 0
+			if ctx.Err() != nil {
+				flush(store.DeliveryOutcome{Release: true}) // stopping: the lease is given up for another instance
+				return
+			}
+			if len(pending) >= flushEvery || time.Since(lastFlush) >= flushAfter {
+				if !flush(store.DeliveryOutcome{}) {
+					return
+				}
+			}
 		}
-		// Record skipped events at the page's end.
-		if err := w.st.RecordDelivery(context.WithoutCancel(ctx), w.opts.Owner, c, store.DeliveryOutcome{AdvanceTo: c.LastSeq, Lease: w.opts.Lease}); err != nil {
+		if !flush(store.DeliveryOutcome{}) {
 			return
 		}
 	}
 }
 
 func (w *Worker) release(c store.WebhookCursor) {
-	o := store.DeliveryOutcome{Release: true}
-	if c.LastSeq > 0 {
-		o.AdvanceTo = c.LastSeq
-	}
+	o := store.DeliveryOutcome{Release: true, AdvanceTo: c.LastSeq}
 	if err := w.st.RecordDelivery(context.Background(), w.opts.Owner, c, o); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		w.opts.Logger.Error("release webhook cursor", "endpoint", c.EndpointID, "err", err)
 	}

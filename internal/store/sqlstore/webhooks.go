@@ -248,7 +248,7 @@ func (s *Store) RecordDelivery(ctx context.Context, owner string, c store.Webhoo
 		}
 		switch {
 		case !o.RetryAt.IsZero():
-			set, args = append(set, "attempts = attempts + 1", "next_attempt = ?"), append(args, o.RetryAt.UnixNano())
+			set, args = append(set, "attempts = ?", "next_attempt = ?"), append(args, o.Attempts, o.RetryAt.UnixNano())
 		case o.AdvanceTo > 0:
 			set = append(set, "attempts = 0", "next_attempt = 0")
 		}
@@ -268,7 +268,7 @@ func (s *Store) RecordDelivery(ctx context.Context, owner string, c store.Webhoo
 			}
 			return err
 		}
-		if d := o.Delivery; d != nil {
+		for _, d := range o.Deliveries {
 			if _, err := r.exec(`INSERT INTO webhook_deliveries (endpoint_id, tenant_id, event_id, seq, attempt, at, status, latency_us, response, error)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.EndpointID, d.TenantID, d.EventID, d.Seq, d.Attempt, d.At.UnixNano(), d.Status,
 				d.Latency.Microseconds(), d.Response, d.Error); err != nil {
@@ -288,7 +288,7 @@ func (s *Store) RecordDelivery(ctx context.Context, owner string, c store.Webhoo
 					return err
 				}
 			}
-		case o.Delivery != nil:
+		case len(o.Deliveries) > 0:
 			if _, err := r.exec("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", c.EndpointID); err != nil {
 				return err
 			}
