@@ -145,6 +145,7 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 	}
 	var pending []store.Delivery
 	lastFlush := time.Now()
+	idle := false // waited once for more events since the last ones
 	// flush records what was delivered and skipped so far, and o's failure or release.
 	flush := func(o store.DeliveryOutcome) bool {
 		o.Deliveries, o.Lease, o.AdvanceTo = pending, w.opts.Lease, c.LastSeq
@@ -162,11 +163,33 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 			flush(store.DeliveryOutcome{Release: true})
 			return
 		}
+		written := w.st.EventsWritten()
 		page, err := w.st.Events(ctx, store.EventQuery{Tenant: c.TenantID, After: c.LastSeq, Limit: 100})
+		if err == nil && len(page.Events) == 0 && !idle {
+			// Caught up: keep the lease a moment for the next events rather than give it
+			// up and claim it again (two writes per burst of changes, in the same writer
+			// as the identity provider's requests).
+			idle = true
+			t := time.NewTimer(min(w.opts.Lease/3, time.Second))
+			select {
+			case <-written:
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+			continue
+		}
 		if err != nil || len(page.Events) == 0 {
 			flush(store.DeliveryOutcome{Release: true})
 			return
 		}
+		// The endpoint may have changed since the last page (a rotated secret, disabled,
+		// removed): read it again, once per page.
+		if ep, err = w.st.Webhook(ctx, c.EndpointID); err != nil || ep.Disabled != nil {
+			flush(store.DeliveryOutcome{Release: true})
+			return
+		}
+		idle = false
 		for _, e := range page.Events {
 			if len(ep.Types) > 0 && !slices.Contains(ep.Types, e.Type) {
 				c.LastSeq = e.Seq // skipped
