@@ -309,3 +309,52 @@ func TestWebhookPrivateTargetsRefused(t *testing.T) {
 	_, err = e.admin.CreateWebhook(ctx, sdk.WebhookCreate{URL: "https://example.com/hook", Types: []string{"user.exploded"}})
 	wantProblem(t, err, 400, "types")
 }
+
+// TestWebhookKeyScopes: a tenant's key manages its tenant's endpoints only; a read key
+// changes nothing.
+func TestWebhookKeyScopes(t *testing.T) {
+	spec := newSpecValidator(t)
+	e := newWebhookEnv(t, storetest.Backends(t)[0], spec, server.WebhookOptions{})
+	ctx := context.Background()
+	a, err := e.admin.CreateTenant(ctx, sdk.TenantCreate{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.admin.CreateTenant(ctx, sdk.TenantCreate{Name: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := e.admin.CreateWebhook(ctx, sdk.WebhookCreate{URL: "https://all.example.com/"})
+	if err != nil || all.TenantID != nil {
+		t.Fatalf("all-tenants endpoint: %+v, %v", all, err)
+	}
+	ofB, err := e.admin.CreateWebhook(ctx, sdk.WebhookCreate{URL: "https://b.example.com/", TenantID: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyA := e.client(e.full.APIKey(t, a.ID, "admin"))
+	ofA, err := keyA.CreateWebhook(ctx, sdk.WebhookCreate{URL: "https://a.example.com/"})
+	if err != nil || ofA.TenantID == nil || *ofA.TenantID != a.ID {
+		t.Fatalf("a tenant key's endpoint: %+v, %v", ofA, err)
+	}
+	_, err = keyA.CreateWebhook(ctx, sdk.WebhookCreate{URL: "https://x.example.com/", TenantID: b.ID})
+	wantProblem(t, err, 404, "tenant_id")
+	list, err := keyA.ListWebhooks(ctx, "")
+	if err != nil || len(list) != 1 || list[0].ID != ofA.ID {
+		t.Fatalf("tenant a lists %+v, %v; want its own endpoint only", list, err)
+	}
+	for _, id := range []string{all.ID, ofB.ID} {
+		if _, err := keyA.GetWebhook(ctx, id); !sdk.IsNotFound(err) {
+			t.Fatalf("tenant a reads endpoint %s: %v", id, err)
+		}
+		if err := keyA.DeleteWebhook(ctx, id); !sdk.IsNotFound(err) {
+			t.Fatalf("tenant a deletes endpoint %s: %v", id, err)
+		}
+	}
+	reader := e.client(e.full.APIKey(t, "", "read"))
+	_, err = reader.CreateWebhook(ctx, sdk.WebhookCreate{URL: "https://r.example.com/"})
+	wantProblem(t, err, 403, "")
+	if list, err := e.admin.ListWebhooks(ctx, b.ID); err != nil || len(list) != 2 {
+		t.Fatalf("endpoints receiving tenant b's events: %+v, %v; want the all-tenants one and b's", list, err)
+	}
+}
