@@ -38,6 +38,29 @@ type feedReader struct {
 // member event, "[roles]" of a roles change).
 func (f *feedReader) expect(step string, want ...string) {
 	f.t.Helper()
+	// Events are numbered, hence readable, a moment after their change commits: wait
+	// for as many as expected (or, when none is, a moment for a wrong one to show).
+	var got []string
+	deadline := time.Now().Add(5 * time.Second)
+	if len(want) == 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for {
+		more := f.read(step)
+		got = append(got, more...)
+		if len(got) >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !slices.Equal(got, want) {
+		f.t.Errorf("%s: events\n got  %q\n want %q", step, got, want)
+	}
+}
+
+// read reads what the feed holds now after the cursor, and moves the cursor on.
+func (f *feedReader) read(step string) []string {
+	f.t.Helper()
 	var got []string
 	for {
 		p, err := f.c.ListEvents(context.Background(), sdk.EventOptions{After: f.cursor, Limit: 3})
@@ -58,12 +81,9 @@ func (f *feedReader) expect(step string, want ...string) {
 			got = append(got, s)
 		}
 		if p.Next == f.cursor {
-			break
+			return got
 		}
 		f.cursor = p.Next
-	}
-	if !slices.Equal(got, want) {
-		f.t.Errorf("%s: events\n got  %q\n want %q", step, got, want)
 	}
 }
 

@@ -93,9 +93,9 @@ func (s *Service) Events(ctx context.Context, q EventQuery) (EventPage, error) {
 	}
 }
 
-// RunEvents keeps the outbox until ctx ends: it gives committed events their position in
-// the all-tenants feed as soon as they are written (and at least every eventPoll, for
-// other instances' writes), and deletes events older than retention (none when it is 0).
+// RunEvents keeps the outbox until ctx ends: it numbers committed events as soon as this
+// process writes some (and at least every eventPoll, for other instances' writes), and
+// deletes events older than retention (none when it is 0).
 func (s *Service) RunEvents(ctx context.Context, retention time.Duration, log *slog.Logger) {
 	const pruneEvery = time.Hour
 	lastPrune := time.Time{}
@@ -103,7 +103,7 @@ func (s *Service) RunEvents(ctx context.Context, retention time.Duration, log *s
 		written := s.store.EventsWritten()
 		n, err := s.store.SequenceEvents(ctx)
 		if err != nil && ctx.Err() == nil {
-			log.Error("position events", "err", err)
+			log.Error("number events", "err", err)
 		}
 		if retention > 0 && time.Since(lastPrune) >= pruneEvery {
 			lastPrune = time.Now()
@@ -114,7 +114,12 @@ func (s *Service) RunEvents(ctx context.Context, retention time.Duration, log *s
 			}
 		}
 		if n > 0 {
-			continue // a full batch may have left more
+			// More may have been written meanwhile: look again, after a pause that
+			// gathers a burst of writes into one numbering transaction.
+			if !sleep(ctx, minSequenceInterval) {
+				return
+			}
+			continue
 		}
 		t := time.NewTimer(eventPoll)
 		select {
@@ -122,16 +127,23 @@ func (s *Service) RunEvents(ctx context.Context, retention time.Duration, log *s
 			t.Stop()
 			return
 		case <-written:
-			// Gather a burst of writes into one numbering transaction.
-			select {
-			case <-ctx.Done():
-			case <-time.After(minSequenceInterval):
-			}
 		case <-t.C:
 		}
 		t.Stop()
 	}
 }
 
-// minSequenceInterval is the shortest time between two numberings woken by writes.
-const minSequenceInterval = 20 * time.Millisecond
+// sleep waits for d or until ctx ends, and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// minSequenceInterval is the pause after a numbering that found events.
+const minSequenceInterval = 5 * time.Millisecond

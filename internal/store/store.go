@@ -327,8 +327,9 @@ type Store interface {
 	// EventsWritten returns a channel closed when this process next commits events or
 	// gives them feed positions.
 	EventsWritten() <-chan struct{}
-	// SequenceEvents gives committed events their position in the all-tenants feed and
-	// returns how many; one caller at a time across instances does the work.
+	// SequenceEvents numbers committed events (seq in their tenant, pos in the feed of all
+	// tenants) and returns how many; one caller at a time across instances does the
+	// work. Readers see numbered events only.
 	SequenceEvents(ctx context.Context) (int, error)
 	// PruneEvents deletes positioned events recorded before the given time.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)

@@ -269,6 +269,9 @@ func (s *Store) inWrite(ctx context.Context, fn func(r runner) error) error {
 			return err
 		}
 		wrote = len(pending) > 0
+		if !wrote {
+			return nil
+		}
 		return s.writeEvents(r, pending)
 	})
 	if err == nil && wrote {
