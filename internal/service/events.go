@@ -114,9 +114,9 @@ func (s *Service) RunEvents(ctx context.Context, retention time.Duration, log *s
 			}
 		}
 		if n > 0 {
-			// More may have been written meanwhile: look again, after a pause that
-			// gathers a burst of writes into one numbering transaction.
-			if !sleep(ctx, minSequenceInterval) {
+			// More may have been written meanwhile: look again, after a burst with a
+			// pause that gathers the next writes into one numbering transaction.
+			if n >= burst && !sleep(ctx, minSequenceInterval) {
 				return
 			}
 			continue
@@ -145,5 +145,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// minSequenceInterval is the pause after a numbering that found events.
-const minSequenceInterval = 5 * time.Millisecond
+// After numbering burst events or more, the sequencer pauses minSequenceInterval.
+const (
+	burst               = 10
+	minSequenceInterval = 5 * time.Millisecond
+)

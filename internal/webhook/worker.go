@@ -145,7 +145,7 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 	}
 	var pending []store.Delivery
 	lastFlush := time.Now()
-	idle := false // waited once for more events since the last ones
+	var idleUntil time.Time // while caught up, how long to wait for more events
 	// flush records what was delivered and skipped so far, and o's failure or release.
 	flush := func(o store.DeliveryOutcome) bool {
 		o.Deliveries, o.Lease, o.AdvanceTo = pending, w.opts.Lease, c.LastSeq
@@ -165,19 +165,24 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 		}
 		written := w.st.EventsWritten()
 		page, err := w.st.Events(ctx, store.EventQuery{Tenant: c.TenantID, After: c.LastSeq, Limit: 100})
-		if err == nil && len(page.Events) == 0 && !idle {
+		if err == nil && len(page.Events) == 0 {
 			// Caught up: keep the lease a moment for the next events rather than give it
 			// up and claim it again (two writes per burst of changes, in the same writer
-			// as the identity provider's requests).
-			idle = true
-			t := time.NewTimer(min(w.opts.Lease/3, time.Second))
-			select {
-			case <-written:
-			case <-t.C:
-			case <-ctx.Done():
+			// as the identity provider's requests). A commit wakes this before its events
+			// are numbered, the numbering wakes it again.
+			if idleUntil.IsZero() {
+				idleUntil = time.Now().Add(min(w.opts.Lease/3, time.Second))
 			}
-			t.Stop()
-			continue
+			if wait := time.Until(idleUntil); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-written:
+				case <-t.C:
+				case <-ctx.Done():
+				}
+				t.Stop()
+				continue
+			}
 		}
 		if err != nil || len(page.Events) == 0 {
 			flush(store.DeliveryOutcome{Release: true})
@@ -189,7 +194,7 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 			flush(store.DeliveryOutcome{Release: true})
 			return
 		}
-		idle = false
+		idleUntil = time.Time{}
 		for _, e := range page.Events {
 			if len(ep.Types) > 0 && !slices.Contains(ep.Types, e.Type) {
 				c.LastSeq = e.Seq // skipped
