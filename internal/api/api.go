@@ -41,6 +41,9 @@ type Options struct {
 	// Origin is the scheme and host a request reached scimd at, for the SCIM base URL
 	// when none is configured (scheme and Host of the request when nil).
 	Origin func(*http.Request) string
+	// JWKS, when set, is the key set that verifies security event tokens, served without
+	// authentication at /api/v1/jwks.json.
+	JWKS []byte
 }
 
 // Server is the management API.
@@ -64,6 +67,13 @@ func New(svc *service.Service, opts Options) *Server {
 	})
 	// Every key may read what its tenant scope covers; admin routes also need scope admin,
 	// and global routes a key that spans every tenant.
+	if opts.JWKS != nil {
+		s.mux.HandleFunc("GET "+Prefix+"/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/jwk-set+json")
+			w.Header().Set("Cache-Control", "max-age=300")
+			w.Write(opts.JWKS)
+		})
+	}
 	s.route("POST /tenants", global|admin, s.createTenant)
 	s.route("GET /tenants", 0, s.listTenants)
 	s.route("GET /tenants/{tenant}", 0, s.getTenant)
@@ -83,6 +93,16 @@ func New(svc *service.Service, opts Options) *Server {
 	s.route("POST /tenants/{tenant}/setup-links", admin, s.createSetupLink)
 	s.route("GET /tenants/{tenant}/activity", 0, s.listActivity)
 	s.route("GET /tenants/{tenant}/activity/{id}", 0, s.getActivity)
+	s.route("GET /events", 0, s.listEvents)
+	s.route("POST /webhooks", admin, s.createWebhook)
+	s.route("GET /webhooks", 0, s.listWebhooks)
+	s.route("GET /webhooks/{id}", 0, s.getWebhook)
+	s.route("DELETE /webhooks/{id}", admin, s.deleteWebhook)
+	s.route("POST /webhooks/{id}/disable", admin, s.setWebhookDisabled(true))
+	s.route("POST /webhooks/{id}/enable", admin, s.setWebhookDisabled(false))
+	s.route("POST /webhooks/{id}/rotate", admin, s.rotateWebhookSecret)
+	s.route("GET /webhooks/{id}/deliveries", 0, s.listDeliveries)
+	s.route("POST /webhooks/{id}/replay", admin, s.replayWebhook)
 	return s
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/store/sqlite"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 // Env carries what a command reads and writes, so that tests can run commands in process.
@@ -77,6 +78,9 @@ usage:
                [--activity=true] [--activity-max-age 720h] [--activity-max-rows 100000]
                [--activity-buffer 10000] [--log-format auto|json|text] [--log-level info]
                [--console-password PASSWORD] [--console-api-keys]
+               [--event-retention 168h]
+               [--webhook-allow-private] [--webhook-timeout 10s] [--webhook-disable-after 72h]
+               [--webhook-lease 30s] [--security-events]
   scimd tenant create NAME [--external-ref REF] | tenant list
   scimd tenant disable NAME | tenant enable NAME | tenant delete NAME --confirm NAME
   scimd credential create --tenant NAME [--base-url URL] | credential list [--tenant NAME]
@@ -92,6 +96,9 @@ usage:
   scimd activity --tenant NAME [--since 1h] [--status 4xx|5xx|409] [--user ID] [--client okta]
                  [--limit 100] [--follow]
   scimd healthcheck [--addr :8080] [--path /healthz|/readyz]
+  scimd webhook add [--tenant NAME] [--secret whsec_…] [--types T,…] [--format webhook|set] URL
+  scimd webhook list [--tenant NAME] | webhook remove ID | webhook deliveries ID
+  scimd webhook replay ID --from SEQ [--tenant NAME]
   scimd version
 
 ` + commonFlagsHelp
@@ -102,6 +109,18 @@ const commonFlagsHelp = `Every command takes --db and --json; every flag can als
 
 // groupUsage is what a command group prints when called without a subcommand.
 var groupUsage = map[string]string{
+	"webhook": `usage:
+  scimd webhook add [--tenant NAME] [--secret whsec_…] [--types T,…] [--format webhook|set] URL
+                               send events to URL (one tenant's, or every tenant's); prints
+                               the endpoint's id and, when generated, its secret (shown once)
+  scimd webhook list [--tenant NAME]
+                               list endpoints, with which are failing or disabled
+  scimd webhook remove ID      stop sending to the endpoint and forget its log
+  scimd webhook deliveries ID [--limit 50]
+                               the latest attempts: status, latency, start of the answer
+  scimd webhook replay ID --from SEQ [--tenant NAME]
+                               send the tenant's events again from sequence number SEQ on
+`,
 	"tenant": `usage:
   scimd tenant create NAME [--external-ref REF]
                                create a tenant: one per customer (identity provider);
@@ -230,6 +249,16 @@ func run(ctx context.Context, args []string, env Env) error {
 		return activityCmd(ctx, rest, env)
 	case "healthcheck ":
 		return healthcheck(ctx, rest, env)
+	case "webhook add":
+		return webhookAdd(ctx, rest, env)
+	case "webhook list":
+		return webhookList(ctx, rest, env)
+	case "webhook remove":
+		return webhookRemove(ctx, rest, env)
+	case "webhook deliveries":
+		return webhookDeliveries(ctx, rest, env)
+	case "webhook replay":
+		return webhookReplay(ctx, rest, env)
 	case "help ", "-h ", "--help ":
 		return flag.ErrHelp
 	}
@@ -324,6 +353,13 @@ func serve(ctx context.Context, args []string, env Env) error {
 	consoleKeys := fs.Bool("console-api-keys", false, "turn on the admin console at /admin, signed in with an admin API key for every tenant")
 	logFormat := fs.String("log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON elsewhere)")
 	logLevel := fs.String("log-level", "info", "lowest level logged: debug, info, warn or error (info logs one line per request)")
+	eventRetention := fs.Duration("event-retention", 7*24*time.Hour, "how long events are kept for the feed and replays (0: for ever)")
+	var wo server.WebhookOptions
+	fs.BoolVar(&wo.AllowPrivate, "webhook-allow-private", false, "let webhook endpoints be on loopback, private and link-local addresses")
+	fs.DurationVar(&wo.Timeout, "webhook-timeout", 10*time.Second, "longest time of one webhook delivery")
+	fs.DurationVar(&wo.DisableAfter, "webhook-disable-after", 72*time.Hour, "disable an endpoint whose deliveries have failed this long")
+	securityEvents := fs.Bool("security-events", false, "let webhook endpoints take RFC 9967 security event tokens (format set), signed with a key kept in the database and published at /api/v1/jwks.json")
+	fs.DurationVar(&wo.Lease, "webhook-lease", 30*time.Second, "how long an instance holds a tenant's deliveries to an endpoint without reporting; after a crash, another instance resumes them once it has passed")
 	if _, err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -389,8 +425,16 @@ func serve(ctx context.Context, args []string, env Env) error {
 		ln.Close()
 		return err
 	}
-	handler := server.New(st, server.Options{Logger: logger, NoActivity: !*activityOn,
-		Activity: activity.Options{MaxAge: *activityAge, MaxRowsPerTenant: *activityRows, Buffer: *activityBuffer},
+	var setSigner *webhook.SETSigner
+	if *securityEvents {
+		if setSigner, err = webhook.LoadSETSigner(ctx, st, publicURL(*baseURL, listenURLAddr(*addr, ln.Addr()))); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	handler := server.New(st, server.Options{Logger: logger, EventRetention: *eventRetention, Webhooks: wo, SET: setSigner,
+		NoActivity: !*activityOn,
+		Activity:   activity.Options{MaxAge: *activityAge, MaxRowsPerTenant: *activityRows, Buffer: *activityBuffer},
 		Console: console.Options{Password: *consolePassword, APIKeyLogin: *consoleKeys,
 			Secure: strings.HasPrefix(strings.ToLower(*baseURL), "https://")},
 		SCIM: httpapi.Options{BaseURL: *baseURL, Logger: logger, Extensions: exts, FilterLimits: limits,

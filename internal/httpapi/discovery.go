@@ -30,6 +30,11 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 		},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": base + "/ServiceProviderConfig"},
 	}
+	if len(s.opts.SecurityEventURIs) > 0 {
+		// RFC 9967 §4: the events this provider issues. Requests are never answered
+		// asynchronously here ("none").
+		spc["securityEvents"] = map[string]any{"asyncRequest": "none", "eventUris": s.opts.SecurityEventURIs}
+	}
 	if s.opts.Compat.For(tenantNameOf(r.Context())).Scim2ModelsNoPagination {
 		delete(spc, "pagination")
 	}

@@ -89,6 +89,9 @@ type Options struct {
 	AuthFailuresPerMinute int
 	// Activity, when set, records each request of a known tenant in its activity log.
 	Activity *activity.Recorder
+	// SecurityEventURIs, when set, are the RFC 9967 events scimd pushes, advertised in
+	// /ServiceProviderConfig as "securityEvents".
+	SecurityEventURIs []string
 }
 
 // Defaults of Options.

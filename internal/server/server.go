@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/service"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 // Options configure a Server.
@@ -34,6 +36,26 @@ type Options struct {
 	NoActivity bool
 	// Console configures the admin console at /admin, off unless it sets a way to sign in.
 	Console console.Options
+	// EventRetention is how long events are kept (0: for ever).
+	EventRetention time.Duration
+	// Webhooks configures the delivery of events to webhook endpoints.
+	Webhooks WebhookOptions
+	// SET, when set, signs RFC 9967 security event tokens for endpoints of format "set";
+	// its key set is served at /api/v1/jwks.json and /ServiceProviderConfig lists the
+	// events.
+	SET *webhook.SETSigner
+}
+
+// WebhookOptions configure webhook delivery.
+type WebhookOptions struct {
+	// AllowPrivate lets endpoints be on loopback, private and link-local addresses.
+	AllowPrivate bool
+	// Timeout bounds one delivery (10 s when 0).
+	Timeout time.Duration
+	// MinBackoff, MaxBackoff, DisableAfter, Poll and Lease: see webhook.Options.
+	MinBackoff, MaxBackoff, DisableAfter, Poll, Lease time.Duration
+	// Disabled runs no deliverer in this process (endpoints are still managed).
+	Disabled bool
 }
 
 // Server is scimd's HTTP handler.
@@ -55,6 +77,9 @@ type Server struct {
 	// draining: the server is about to stop; /readyz says so, so that a load balancer
 	// stops sending before the listener closes.
 	draining atomic.Bool
+	// stop ends the outbox's background work; done is closed once it has.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // Drain makes /readyz answer 503 from now on: the first step of a graceful stop.
@@ -87,20 +112,31 @@ func New(st store.Store, opts Options) *Server {
 		rec = activity.New(timed, aopts)
 		m.WatchActivity(rec)
 	}
-	svc := service.New(st, service.Options{SCIMBaseURL: scimBase})
+	svc := service.New(st, service.Options{SCIMBaseURL: scimBase, WebhookAllowPrivate: opts.Webhooks.AllowPrivate, SecurityEvents: opts.SET != nil})
 	scimOpts := opts.SCIM
 	scimOpts.Usage = usage
 	scimOpts.Activity = rec
+	var jwks []byte
+	if opts.SET != nil {
+		var err error
+		if jwks, err = opts.SET.JWKS(); err != nil {
+			opts.Logger.Error("encode the JWKS", "err", err)
+		}
+		scimOpts.SecurityEventURIs = webhook.SETEventURIs
+	}
 	if scimOpts.Logger == nil {
 		scimOpts.Logger = opts.Logger
 	}
+	ctx, stop := context.WithCancel(context.Background())
 	s := &Server{
 		Service: svc, Activity: rec, Metrics: m, store: st, log: opts.Logger, usage: usage,
-		api: api.New(svc, api.Options{Logger: opts.Logger, Usage: usage, Origin: func(r *http.Request) string {
+		api: api.New(svc, api.Options{Logger: opts.Logger, Usage: usage, JWKS: jwks, Origin: func(r *http.Request) string {
 			return httpapi.RequestOrigin(r, opts.SCIM.TrustedProxies)
 		}}),
 		scim: httpapi.New(timed, scimOpts),
+		stop: stop, done: make(chan struct{}),
 	}
+	s.startBackground(ctx, st, svc, opts)
 	if opts.Console.Enabled() {
 		copts := opts.Console
 		if copts.Logger == nil {
@@ -247,9 +283,39 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (deadlines, flushing).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Close writes what is buffered (last-used times, the activity log); call it once
-// requests have stopped.
+// Close stops the outbox's background work and writes what is buffered (last-used times,
+// the activity log); call it once requests have stopped.
 func (s *Server) Close(ctx context.Context) error {
+	s.stop()
+	<-s.done
 	s.Activity.Close()
 	return errors.Join(s.usage.Flush(ctx))
+}
+
+// startBackground runs the outbox's work: numbering committed events (and dropping those
+// past the retention) and, unless disabled, delivering them to webhook endpoints. Close
+// stops it.
+func (s *Server) startBackground(ctx context.Context, st store.Store, svc *service.Service, opts Options) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		svc.RunEvents(ctx, opts.EventRetention, opts.Logger)
+	}()
+	if wo := opts.Webhooks; !wo.Disabled {
+		w := webhook.NewWorker(st, webhook.Options{
+			Client:     webhook.NewClient(webhook.ClientOptions{AllowPrivate: wo.AllowPrivate, Timeout: wo.Timeout}),
+			MinBackoff: wo.MinBackoff, MaxBackoff: wo.MaxBackoff, DisableAfter: wo.DisableAfter, Poll: wo.Poll, Lease: wo.Lease,
+			Logger: opts.Logger, SET: opts.SET,
+		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Run(ctx)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
 }

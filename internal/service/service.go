@@ -24,6 +24,9 @@ type Service struct {
 	// users and groups are the built-in resource types the directory's filters resolve
 	// against.
 	users, groups *scim.ResourceType
+	// webhookAllowPrivate lets webhook endpoints point at private addresses.
+	webhookAllowPrivate bool
+	securityEvents      bool
 }
 
 // Options configure a Service.
@@ -32,6 +35,10 @@ type Options struct {
 	SCIMBaseURL string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// WebhookAllowPrivate lets webhook endpoints point at loopback and private addresses.
+	WebhookAllowPrivate bool
+	// SecurityEvents allows endpoints of format "set" (serve --security-events).
+	SecurityEvents bool
 }
 
 // New builds a Service.
@@ -40,7 +47,8 @@ func New(st store.Store, opts Options) *Service {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now, users: scim.NewUserResourceType(), groups: scim.NewGroupResourceType()}
+	return &Service{store: st, baseURL: strings.TrimRight(opts.SCIMBaseURL, "/"), now: now, users: scim.NewUserResourceType(),
+		groups: scim.NewGroupResourceType(), webhookAllowPrivate: opts.WebhookAllowPrivate, securityEvents: opts.SecurityEvents}
 }
 
 // Store is the store the service works on.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/scimd/scimd/internal/events"
 	"github.com/scimd/scimd/internal/scim"
 )
 
@@ -183,6 +184,92 @@ type Page[T any] struct {
 	NextCursor string
 }
 
+// EventQuery selects a page of the outbox. With Tenant, it reads that tenant's events
+// whose Seq is after After; without, every tenant's events whose feed position is after
+// After. Types, when set, keeps those types only.
+type EventQuery struct {
+	Tenant string
+	After  int64
+	Types  []string
+	Limit  int
+}
+
+// EventPage is a page of events and where the next page starts (the After of the next
+// query): past every event read or filtered out, and never past one not yet visible.
+type EventPage struct {
+	Events []events.Event
+	Next   int64
+}
+
+// WebhookEndpoint is where events are pushed: one tenant's (TenantID) or every tenant's
+// (TenantID ""). Its secret signs deliveries, so it is kept as it is, not hashed.
+type WebhookEndpoint struct {
+	ID       string
+	TenantID string
+	URL      string
+	Secret   string
+	// PreviousSecret also signs deliveries until PreviousExpires, while receivers switch.
+	PreviousSecret  string
+	PreviousExpires *time.Time
+	// Types keeps these event types only (all when empty).
+	Types []string
+	// Format is "webhook" (Standard Webhooks) or "set" (RFC 8935 security event tokens).
+	Format  string
+	Created time.Time
+	// Disabled is when the endpoint was disabled, by an operator or for failing too long
+	// (DisabledReason says which); nil while enabled.
+	Disabled       *time.Time
+	DisabledReason string
+	// FailingSince is when its deliveries started failing, nil while they succeed.
+	FailingSince *time.Time
+}
+
+// WebhookCursor is an endpoint's delivery position in one tenant's events: events up to
+// LastSeq are delivered (or skipped). A deliverer holds it under a lease.
+type WebhookCursor struct {
+	EndpointID string
+	TenantID   string
+	LastSeq    int64
+	// Attempts is how many times delivering the event after LastSeq has failed.
+	Attempts int
+}
+
+// Delivery is one attempt to deliver an event, as the delivery log keeps it.
+type Delivery struct {
+	EndpointID string
+	TenantID   string
+	EventID    string
+	Seq        int64
+	Attempt    int
+	At         time.Time
+	// Status is the HTTP status of the answer, 0 when none came (Error says why).
+	Status   int
+	Latency  time.Duration
+	Response string // the first bytes of the answer's body
+	Error    string
+}
+
+// DeliveryOutcome is what a deliverer reports for a cursor it holds.
+type DeliveryOutcome struct {
+	// Deliveries are the attempts to log (all successful but the last when RetryAt is
+	// set).
+	Deliveries []Delivery
+	// AdvanceTo moves the cursor on to this seq (delivered or skipped), 0 to leave it.
+	AdvanceTo int64
+	// RetryAt, when not zero, records a failure of the event after AdvanceTo, its
+	// Attempts-th: the next attempt is not before RetryAt.
+	RetryAt  time.Time
+	Attempts int
+	// DisableAfter disables the endpoint once its deliveries have failed this long.
+	DisableAfter time.Duration
+	// Release gives the lease up; otherwise it is extended by Lease.
+	Release bool
+	Lease   time.Duration
+}
+
+// ErrLeaseLost is returned when a deliverer reports on a cursor whose lease it lost.
+var ErrLeaseLost = errors.New("delivery lease lost")
+
 // Store is implemented by each backend. Every method that changes data runs in one
 // transaction: it applies whole or not at all.
 type Store interface {
@@ -242,6 +329,41 @@ type Store interface {
 	ActivityLog
 	SetupLinks
 	Health
+	// Events reads a page of the outbox.
+	Events(ctx context.Context, q EventQuery) (EventPage, error)
+	// EventsWritten returns a channel closed when this process next commits events or
+	// gives them feed positions.
+	EventsWritten() <-chan struct{}
+	// SequenceEvents numbers committed events (seq in their tenant, pos in the feed of all
+	// tenants) and returns how many; one caller at a time across instances does the
+	// work. Readers see numbered events only.
+	SequenceEvents(ctx context.Context) (int, error)
+	// PruneEvents deletes positioned events recorded before the given time.
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
+
+	CreateWebhook(ctx context.Context, w WebhookEndpoint) error
+	// Webhooks lists the endpoints of a tenant and those for every tenant; with tenantID
+	// "" it lists all of them.
+	Webhooks(ctx context.Context, tenantID string) ([]WebhookEndpoint, error)
+	Webhook(ctx context.Context, id string) (WebhookEndpoint, error)
+	// UpdateWebhook reads the endpoint, calls change on it inside the transaction and
+	// writes its secrets, types and disabled state.
+	UpdateWebhook(ctx context.Context, id string, change func(*WebhookEndpoint) error) (WebhookEndpoint, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	// ReplayWebhook moves the endpoint's cursor of a tenant back so that delivery starts
+	// again at event fromSeq.
+	ReplayWebhook(ctx context.Context, id, tenantID string, fromSeq int64) error
+	// WebhookDeliveries returns the endpoint's latest delivery attempts, newest first.
+	WebhookDeliveries(ctx context.Context, id string, limit int) ([]Delivery, error)
+	// ClaimWebhookCursors leases up to max cursors that have events to deliver and are
+	// due, to owner for lease; a cursor is held by one owner at a time across instances.
+	ClaimWebhookCursors(ctx context.Context, owner string, lease time.Duration, max int) ([]WebhookCursor, error)
+	// SigningKey returns the key that signs security event tokens (DER), creating it with
+	// generate the first time; every instance gets the same key.
+	SigningKey(ctx context.Context, generate func() ([]byte, error)) ([]byte, error)
+	// RecordDelivery applies what the owner of a cursor reports (ErrLeaseLost when it no
+	// longer holds it).
+	RecordDelivery(ctx context.Context, owner string, c WebhookCursor, o DeliveryOutcome) error
 
 	Close() error
 }

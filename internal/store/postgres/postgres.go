@@ -289,6 +289,72 @@ CREATE TABLE setup_links (
 	expires BIGINT NOT NULL
 );
 CREATE INDEX setup_links_tenant ON setup_links(tenant_id);
+`, `
+CREATE TABLE event_counters (
+	tenant_id TEXT PRIMARY KEY,
+	last_seq BIGINT NOT NULL
+);
+CREATE TABLE events (
+	num BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id TEXT COLLATE "C" NOT NULL,
+	tenant_id TEXT NOT NULL,
+	seq BIGINT,
+	pos BIGINT,
+	type TEXT COLLATE "C" NOT NULL,
+	time BIGINT NOT NULL,
+	data TEXT NOT NULL
+);
+CREATE UNIQUE INDEX events_id ON events(id);
+CREATE UNIQUE INDEX events_tenant_seq ON events(tenant_id, seq);
+CREATE UNIQUE INDEX events_pos ON events(pos) WHERE pos IS NOT NULL;
+CREATE INDEX events_unpositioned ON events(num) WHERE pos IS NULL;
+CREATE INDEX events_time ON events(time);
+CREATE TABLE webhook_endpoints (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT,
+	url TEXT NOT NULL,
+	secret TEXT NOT NULL,
+	previous_secret TEXT,
+	previous_expires BIGINT,
+	types TEXT NOT NULL,
+	format TEXT NOT NULL,
+	created BIGINT NOT NULL,
+	disabled BIGINT,
+	disabled_reason TEXT,
+	failing_since BIGINT
+);
+CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints(tenant_id);
+CREATE TABLE webhook_cursors (
+	endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+	tenant_id TEXT NOT NULL,
+	last_seq BIGINT NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	next_attempt BIGINT NOT NULL DEFAULT 0,
+	lease_owner TEXT,
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	PRIMARY KEY (endpoint_id, tenant_id)
+);
+CREATE INDEX webhook_cursors_tenant ON webhook_cursors(tenant_id);
+CREATE TABLE webhook_deliveries (
+	num BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	endpoint_id TEXT NOT NULL,
+	tenant_id TEXT NOT NULL,
+	event_id TEXT NOT NULL,
+	seq BIGINT NOT NULL,
+	attempt INTEGER NOT NULL,
+	at BIGINT NOT NULL,
+	status INTEGER NOT NULL,
+	latency_us BIGINT NOT NULL,
+	response TEXT NOT NULL,
+	error TEXT NOT NULL
+);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, num);
+CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries(tenant_id);
+CREATE TABLE signing_keys (
+	name TEXT PRIMARY KEY,
+	private_der BYTEA NOT NULL,
+	created BIGINT NOT NULL
+);
 `}
 
 // dialect is PostgreSQL's SQL.
@@ -344,6 +410,12 @@ func (d dialect) PrimaryValue(doc string, path []string, sub string, t scim.Attr
 	return "(SELECT " + v + " FROM jsonb_array_elements(CASE WHEN jsonb_typeof(" + doc + " #> " + p + ") = 'array' THEN " + doc + " #> " + p +
 		" ELSE '[]'::jsonb END) WITH ORDINALITY AS p(value, ord) ORDER BY (p.value ->> 'primary') = 'true' DESC NULLS LAST, p.ord LIMIT 1)"
 }
+
+// TryTxLock takes an advisory lock held until the transaction ends, without waiting.
+func (dialect) TryTxLock() string { return "SELECT pg_try_advisory_xact_lock(?)" }
+
+// SkipLocked makes concurrent transactions (several instances) pick different rows.
+func (dialect) SkipLocked(alias string) string { return " FOR UPDATE OF " + alias + " SKIP LOCKED" }
 
 // CounterShard gives each connection its own row of a tenant's counter (up to 64 rows), so
 // that concurrent creates in one tenant, each on its own connection, do not wait for each

@@ -308,6 +308,12 @@ func (dialect) GroupsJSON() string {
 		FROM group_members m JOIN groups g ON g.seq = m.group_seq WHERE m.tenant_id = u.tenant_id AND m.user_seq = u.seq)`
 }
 
+// TryTxLock always succeeds: the single writer already serializes every transaction.
+func (dialect) TryTxLock() string { return "SELECT ? IS NOT NULL" }
+
+// SkipLocked is not needed: the single writer serializes every transaction.
+func (dialect) SkipLocked(string) string { return "" }
+
 // CounterShard is always the same row: the single writer never waits for a lock.
 func (dialect) CounterShard() string { return "0" }
 
@@ -453,6 +459,72 @@ CREATE TABLE setup_links (
 	expires INTEGER NOT NULL
 );
 CREATE INDEX setup_links_tenant ON setup_links(tenant_id);
+`, `
+CREATE TABLE event_counters (
+	tenant_id TEXT PRIMARY KEY,
+	last_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE events (
+	num INTEGER PRIMARY KEY,
+	id TEXT NOT NULL,
+	tenant_id TEXT NOT NULL,
+	seq INTEGER,
+	pos INTEGER,
+	type TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	data TEXT NOT NULL
+);
+CREATE UNIQUE INDEX events_id ON events(id);
+CREATE UNIQUE INDEX events_tenant_seq ON events(tenant_id, seq);
+CREATE UNIQUE INDEX events_pos ON events(pos) WHERE pos IS NOT NULL;
+CREATE INDEX events_unpositioned ON events(num) WHERE pos IS NULL;
+CREATE INDEX events_time ON events(time);
+CREATE TABLE webhook_endpoints (
+	id TEXT PRIMARY KEY,
+	tenant_id TEXT,
+	url TEXT NOT NULL,
+	secret TEXT NOT NULL,
+	previous_secret TEXT,
+	previous_expires INTEGER,
+	types TEXT NOT NULL,
+	format TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	disabled INTEGER,
+	disabled_reason TEXT,
+	failing_since INTEGER
+);
+CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints(tenant_id);
+CREATE TABLE webhook_cursors (
+	endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+	tenant_id TEXT NOT NULL,
+	last_seq INTEGER NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	next_attempt INTEGER NOT NULL DEFAULT 0,
+	lease_owner TEXT,
+	lease_until INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (endpoint_id, tenant_id)
+);
+CREATE INDEX webhook_cursors_tenant ON webhook_cursors(tenant_id);
+CREATE TABLE webhook_deliveries (
+	num INTEGER PRIMARY KEY,
+	endpoint_id TEXT NOT NULL,
+	tenant_id TEXT NOT NULL,
+	event_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	attempt INTEGER NOT NULL,
+	at INTEGER NOT NULL,
+	status INTEGER NOT NULL,
+	latency_us INTEGER NOT NULL,
+	response TEXT NOT NULL,
+	error TEXT NOT NULL
+);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, num);
+CREATE INDEX webhook_deliveries_tenant ON webhook_deliveries(tenant_id);
+CREATE TABLE signing_keys (
+	name TEXT PRIMARY KEY,
+	private_der BLOB NOT NULL,
+	created INTEGER NOT NULL
+);
 `}
 
 // Backup writes a consistent copy of the database at path to dst (which must not exist),

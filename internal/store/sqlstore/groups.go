@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scimd/scimd/internal/events"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -65,8 +66,13 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Reso
 		if err := s.countChange(r, tenantID, "Group", 1); err != nil {
 			return err
 		}
-		_, err = s.applyMemberOps(r, tenantID, seq, []store.MemberOp{{Kind: store.MembersAdd, UserIDs: members}})
-		return err
+		roles := newRoleWatch()
+		added, _, err := s.applyMemberOps(r, tenantID, seq, []store.MemberOp{{Kind: store.MembersAdd, UserIDs: members}}, roles)
+		if err != nil {
+			return err
+		}
+		r.emit(tenantID, events.GroupCreated, events.Data{Resource: groupResource(g)})
+		return emitMemberChanges(r, tenantID, g, added, nil, roles)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
@@ -192,10 +198,12 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 		if err != nil {
 			return err
 		}
-		membersChanged, err := s.applyMemberOps(r, tenantID, seq, ops)
+		roles := newRoleWatch()
+		added, removed, err := s.applyMemberOps(r, tenantID, seq, ops, roles)
 		if err != nil {
 			return err
 		}
+		membersChanged := len(added) > 0 || len(removed) > 0
 		dataChanged := !jsonEqual(cur.Data, data)
 		if !dataChanged && !membersChanged {
 			out = cur
@@ -209,6 +217,16 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 			}
 			if err := checkDisplayNameFree(r, tenantID, cols, id); err != nil {
 				return err
+			}
+			if cols.displayName != cur.Data.String("displayName") {
+				// The group's name is a role of every member: each member's roles change.
+				have, err := memberSeqs(r, tenantID, seq)
+				if err != nil {
+					return err
+				}
+				if err := roles.watch(r, tenantID, have); err != nil {
+					return err
+				}
 			}
 			_, err = r.exec(`UPDATE groups SET display_name = ?, display_name_fold = ?, external_id = ?, modified = ?, version = version + 1, doc = ?
 				WHERE seq = ?`, cols.displayName, cols.displayNameFold, cols.externalID, now.UnixNano(), cols.doc, seq)
@@ -228,11 +246,15 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 		} else if _, err := r.exec("UPDATE groups SET modified = ?, version = version + 1 WHERE seq = ?", now.UnixNano(), seq); err != nil {
 			return err
 		}
+		before := cur.Data
 		cur.Data = data
 		cur.Meta.LastModified = now
 		cur.Meta.Version++
 		out = cur
-		return nil
+		if dataChanged {
+			r.emit(tenantID, events.GroupUpdated, events.Data{Resource: groupResource(cur), Changed: events.ChangedAttributes(before, data)})
+		}
+		return emitMemberChanges(r, tenantID, cur, added, removed, roles)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update group: %w", err)
@@ -298,12 +320,14 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 // is bumped. A change is counted by its net effect: a member removed and added back (or
 // added and removed) in one request leaves the group, the user and both versions as they
 // were.
-func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []store.MemberOp) (bool, error) {
+// Before changing a user's membership it records the user's roles in roles. It returns
+// the users added and removed, by net effect, sorted.
+func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []store.MemberOp, roles *roleWatch) (added, removed []int64, err error) {
 	net := map[int64]int{} // +1 added, -1 removed, 0 back where it was
 	for _, op := range ops {
 		seqs, err := userSeqs(r, tenantID, op.UserIDs, op.Kind != store.MembersRemove)
 		if err != nil {
-			return false, err
+			return nil, nil, err
 		}
 		add, remove := seqs, []int64(nil)
 		switch op.Kind {
@@ -312,7 +336,7 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 		case store.MembersSet:
 			have, err := memberSeqs(r, tenantID, groupSeq)
 			if err != nil {
-				return false, err
+				return nil, nil, err
 			}
 			add, remove = nil, nil
 			for _, seq := range have {
@@ -326,36 +350,50 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 				}
 			}
 		}
-		removed, err := changeMembers(r, tenantID, groupSeq, remove, false)
-		if err != nil {
-			return false, err
+		if err := roles.watch(r, tenantID, remove); err != nil {
+			return nil, nil, err
 		}
-		added, err := changeMembers(r, tenantID, groupSeq, add, true)
+		if err := roles.watch(r, tenantID, add); err != nil {
+			return nil, nil, err
+		}
+		removedNow, err := changeMembers(r, tenantID, groupSeq, remove, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		addedNow, err := changeMembers(r, tenantID, groupSeq, add, true)
 		if s.d.IsForeignKeyViolation(err) {
 			// A user found above was deleted by a transaction that committed since (read
 			// committed): the answer is the one that order gives when run serially.
-			return false, scim.InvalidValue("a member named in the request is not a user of this tenant: it was deleted while the request ran")
+			return nil, nil, scim.InvalidValue("a member named in the request is not a user of this tenant: it was deleted while the request ran")
 		}
 		if err != nil {
-			return false, err
+			return nil, nil, err
 		}
-		for _, seq := range removed {
+		for _, seq := range removedNow {
 			net[seq]--
 		}
-		for _, seq := range added {
+		for _, seq := range addedNow {
 			net[seq]++
 		}
 	}
 	var changed []int64
 	for seq, d := range net {
+		switch {
+		case d > 0:
+			added = append(added, seq)
+		case d < 0:
+			removed = append(removed, seq)
+		}
 		if d != 0 {
 			changed = append(changed, seq)
 		}
 	}
 	if len(changed) == 0 {
-		return false, nil
+		return nil, nil, nil
 	}
 	slices.Sort(changed)
+	slices.Sort(added)
+	slices.Sort(removed)
 	now := s.now().UnixNano()
 	for start := 0; start < len(changed); start += memberBatch {
 		chunk := changed[start:min(start+memberBatch, len(changed))]
@@ -364,10 +402,62 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 			args = append(args, seq)
 		}
 		if _, err := r.exec("UPDATE users SET version = version + 1, modified = ? WHERE seq IN ("+placeholders(len(chunk))+")", args...); err != nil {
-			return false, err
+			return nil, nil, err
 		}
 	}
-	return true, nil
+	return added, removed, nil
+}
+
+// emitMemberChanges records group.member_added and group.member_removed for the users
+// added to and removed from g, then user.roles_changed for each user whose roles differ.
+func emitMemberChanges(r runner, tenantID string, g *store.Group, added, removed []int64, roles *roleWatch) error {
+	if len(added)+len(removed) > 0 {
+		refs, err := userRefs(r, tenantID, append(slices.Clone(added), removed...))
+		if err != nil {
+			return err
+		}
+		res := groupResource(g)
+		for _, seqs := range []struct {
+			typ  string
+			seqs []int64
+		}{{events.GroupMemberAdded, added}, {events.GroupMemberRemoved, removed}} {
+			for _, seq := range seqs.seqs {
+				ref := refs[seq]
+				r.emit(tenantID, seqs.typ, events.Data{Resource: res, User: &ref})
+			}
+		}
+	}
+	return roles.emitRoleChanges(r, tenantID)
+}
+
+// userRefs reads the id and userName of users.
+func userRefs(r runner, tenantID string, seqs []int64) (map[int64]events.Ref, error) {
+	out := make(map[int64]events.Ref, len(seqs))
+	for start := 0; start < len(seqs); start += memberBatch {
+		chunk := seqs[start:min(start+memberBatch, len(seqs))]
+		args := []any{tenantID}
+		for _, s := range chunk {
+			args = append(args, s)
+		}
+		rows, err := r.dynQuery("SELECT seq, id, user_name FROM users WHERE tenant_id = ? AND seq IN ("+placeholders(len(chunk))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("load member names: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			var ref events.Ref
+			if err := rows.Scan(&seq, &ref.ID, &ref.Display); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load member names: %w", err)
+			}
+			out[seq] = ref
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load member names: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // memberBatch is how many members one statement inserts or deletes.
@@ -445,6 +535,14 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 				return err
 			}
 		}
+		roles := newRoleWatch()
+		have, err := memberSeqs(r, tenantID, seq)
+		if err != nil {
+			return err
+		}
+		if err := roles.watch(r, tenantID, have); err != nil {
+			return err
+		}
 		// The role is taken from every member in this same transaction.
 		if _, err := r.exec(`UPDATE users SET version = version + 1, modified = ?
 			WHERE seq IN (SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ?)`, s.now().UnixNano(), tenantID, seq); err != nil {
@@ -454,6 +552,10 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 			return err
 		}
 		if _, err := r.exec("DELETE FROM groups WHERE seq = ?", seq); err != nil {
+			return err
+		}
+		r.emit(tenantID, events.GroupDeleted, events.Data{Resource: groupResource(cur)})
+		if err := roles.emitRoleChanges(r, tenantID); err != nil {
 			return err
 		}
 		return s.countChange(r, tenantID, "Group", -1)

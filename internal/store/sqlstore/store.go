@@ -45,6 +45,14 @@ type Dialect interface {
 	// [id, displayName] pairs in userGroups' order, so that a user and its groups are one
 	// query.
 	GroupsJSON() string
+	// TryTxLock is a single-row query that takes an exclusive lock named by its one
+	// integer parameter until the transaction ends, returning whether it got it (true at
+	// once where one writer serializes every transaction).
+	TryTxLock() string
+	// SkipLocked is appended to a SELECT (in a subquery of an UPDATE) that picks rows of
+	// table alias to change, so that concurrent transactions pick different rows ("" where
+	// one writer serializes every transaction).
+	SkipLocked(alias string) string
 	// CounterShard is an SQL expression for the row of a tenant's resource counter that a
 	// write transaction updates (counters are spread over rows so that concurrent writers
 	// need not wait for one row's lock).
@@ -71,6 +79,8 @@ type Store struct {
 	readIsolation sql.IsolationLevel
 	positions     positionCache
 	credentials   credentialCache
+	// written is signalled when this process commits events.
+	written signal
 
 	cacheStmts bool
 	stmtMu     sync.Mutex
@@ -139,6 +149,8 @@ type runner struct {
 	ctx context.Context
 	db  *sql.DB // the database the statements are prepared on
 	tx  *sql.Tx // nil outside a transaction
+	// events collects the events of a write transaction (nil outside one).
+	events *[]pendingEvent
 }
 
 func (s *Store) readRunner(ctx context.Context, tx *sql.Tx) runner {
@@ -253,11 +265,27 @@ func (r runner) dynExec(query string, args ...any) (sql.Result, error) {
 	return r.db.ExecContext(r.ctx, r.s.d.Rebind(query), args...)
 }
 
-// inWrite runs fn in a write transaction: the one place where scimd changes data.
+// inWrite runs fn in a write transaction: the one place where scimd changes data. The
+// events fn emits are written at the end of the same transaction.
 func (s *Store) inWrite(ctx context.Context, fn func(r runner) error) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		return fn(runner{s: s, ctx: ctx, db: s.writeDB, tx: tx})
+	wrote := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		// A retried transaction starts again with no events.
+		var pending []pendingEvent
+		r := runner{s: s, ctx: ctx, db: s.writeDB, tx: tx, events: &pending}
+		if err := fn(r); err != nil {
+			return err
+		}
+		wrote = len(pending) > 0
+		if !wrote {
+			return nil
+		}
+		return s.writeEvents(r, pending)
 	})
+	if err == nil && wrote {
+		s.written.fire()
+	}
+	return err
 }
 
 // readTx runs fn in a read-only transaction, so that a count and a page see one snapshot.

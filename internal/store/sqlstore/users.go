@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/scimd/scimd/internal/events"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -82,6 +83,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, data scim.Resou
 		if err := s.countChange(r, tenantID, "User", 1); err != nil {
 			return err
 		}
+		r.emit(tenantID, events.UserCreated, events.Data{Resource: userResource(u)})
 		return insertEmails(r, tenantID, seq, cols.emails)
 	})
 	if err != nil {
@@ -249,16 +251,43 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func
 		if err := insertEmails(r, tenantID, seq, cols.emails); err != nil {
 			return err
 		}
+		before := cur.Data
 		cur.Data = data
 		cur.Meta.LastModified = now
 		cur.Meta.Version++
 		out = cur
+		emitUserUpdate(r, tenantID, before, cur, cols.active)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
 	return out, nil
+}
+
+// emitUserUpdate records an update of a user: user.deactivated or user.reactivated when
+// "active" flipped, and user.updated naming the other attributes that changed, if any.
+func emitUserUpdate(r runner, tenantID string, before scim.Resource, u *store.User, active bool) {
+	wasActive := true
+	if a, ok := before["active"].(bool); ok {
+		wasActive = a
+	}
+	var changed []string
+	for _, name := range events.ChangedAttributes(before, u.Data) {
+		if name != "active" {
+			changed = append(changed, name)
+		}
+	}
+	res := userResource(u)
+	if len(changed) > 0 {
+		r.emit(tenantID, events.UserUpdated, events.Data{Resource: res, Changed: changed})
+	}
+	switch {
+	case wasActive && !active:
+		r.emit(tenantID, events.UserDeactivated, events.Data{Resource: res})
+	case !wasActive && active:
+		r.emit(tenantID, events.UserReactivated, events.Data{Resource: res})
+	}
 }
 
 func jsonEqual(a, b scim.Resource) bool {
@@ -278,6 +307,12 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 				return err
 			}
 		}
+		groups, err := userGroups(r, tenantID, []int64{seq})
+		if err != nil {
+			return err
+		}
+		cur.Groups = groups[seq]
+		r.emit(tenantID, events.UserDeleted, events.Data{Resource: userResource(cur)})
 		// The user's groups lose a member: their version changes.
 		if _, err := r.exec(`UPDATE groups SET version = version + 1, modified = ?
 			WHERE seq IN (SELECT group_seq FROM group_members WHERE tenant_id = ? AND user_seq = ?)`, s.now().UnixNano(), tenantID, seq); err != nil {
