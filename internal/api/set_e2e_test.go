@@ -96,7 +96,7 @@ func TestSecurityEventTokens(t *testing.T) {
 				if contentTypes[i] != "application/secevent+jwt" {
 					t.Errorf("Content-Type %q", contentTypes[i])
 				}
-				jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+				jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -132,8 +132,8 @@ func TestSecurityEventTokens(t *testing.T) {
 					}
 				}
 				// Tampered: another payload under the same signature fails.
-				if _, err := jose.ParseSigned(tok[:len(tok)-4]+"AAAA", []jose.SignatureAlgorithm{jose.ES256}); err == nil {
-					if tampered, _ := jose.ParseSigned(tok[:len(tok)-4]+"AAAA", []jose.SignatureAlgorithm{jose.ES256}); tampered != nil {
+				if _, err := jose.ParseSignedCompact(tok[:len(tok)-4]+"AAAA", []jose.SignatureAlgorithm{jose.ES256}); err == nil {
+					if tampered, _ := jose.ParseSignedCompact(tok[:len(tok)-4]+"AAAA", []jose.SignatureAlgorithm{jose.ES256}); tampered != nil {
 						if _, err := tampered.Verify(keys[0].Key); err == nil {
 							t.Error("a tampered SET verified")
 						}
