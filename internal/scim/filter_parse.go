@@ -79,6 +79,11 @@ func ParseFilterWithLimits(s string, lim FilterLimits) (Filter, error) {
 	if len(s) > lim.MaxLength {
 		return nil, InvalidFilter("invalid filter: longer than the limit of %d bytes (MaxLength)", lim.MaxLength)
 	}
+	// A NUL is refused wherever it is, not only inside a string literal: no attribute
+	// name, operator or value may hold one, and no store can keep or compare it.
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return nil, InvalidFilter("invalid filter at position %d: a NUL character", i)
+	}
 	p := newParser(s, lim)
 	f, err := p.parseFilterText()
 	if err != nil {
