@@ -310,19 +310,26 @@ func credentialList(ctx context.Context, args []string, env Env) error {
 }
 
 func credentialRevoke(ctx context.Context, args []string, env Env) error {
+	return revokeCmd(ctx, args, env, "credential", func(ctx context.Context, svc *service.Service, id string) error {
+		return svc.RevokeCredential(ctx, "", id)
+	})
+}
+
+// revokeCmd is credential revoke and apikey revoke: one id, revoked at once.
+func revokeCmd(ctx context.Context, args []string, env Env, what string, revoke func(context.Context, *service.Service, string) error) error {
 	var c common
-	fs := newFlags("credential revoke", env, &c)
+	fs := newFlags(what+" revoke", env, &c)
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: scimd credential revoke ID")
+		return fmt.Errorf("usage: scimd %s revoke ID", what)
 	}
 	return withService(ctx, c, func(svc *service.Service) error {
-		if err := svc.RevokeCredential(ctx, "", pos[0]); err != nil {
+		if err := revoke(ctx, svc, pos[0]); err != nil {
 			if e, ok := service.AsError(err); ok && e.Kind == service.NotFound {
-				return fmt.Errorf("no credential %q", pos[0])
+				return fmt.Errorf("no %s %q", what, pos[0])
 			}
 			return err
 		}
@@ -410,24 +417,8 @@ func apikeyList(ctx context.Context, args []string, env Env) error {
 }
 
 func apikeyRevoke(ctx context.Context, args []string, env Env) error {
-	var c common
-	fs := newFlags("apikey revoke", env, &c)
-	pos, err := parse(fs, args, env)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return errors.New("usage: scimd apikey revoke ID")
-	}
-	return withService(ctx, c, func(svc *service.Service) error {
-		if err := svc.RevokeAPIKey(ctx, pos[0]); err != nil {
-			return err
-		}
-		if c.json {
-			return printJSON(env.Stdout, map[string]any{"id": pos[0], "revoked": true})
-		}
-		fmt.Fprintf(env.Stdout, "revoked %s\n", pos[0])
-		return nil
+	return revokeCmd(ctx, args, env, "apikey", func(ctx context.Context, svc *service.Service, id string) error {
+		return svc.RevokeAPIKey(ctx, id)
 	})
 }
 
