@@ -113,6 +113,16 @@ func (s *Server) writeUser(o *objectWriter, rt *scim.ResourceType, base string, 
 			}
 			o.field("groups", groups)
 		},
+		"roles": func() {
+			if len(u.Roles) == 0 {
+				return
+			}
+			list := make([]map[string]any, len(u.Roles))
+			for i, name := range u.Roles {
+				list[i] = map[string]any{"value": name}
+			}
+			o.field("roles", list)
+		},
 	})
 	if p.Includes("meta", scim.CommonAttr("meta")) {
 		o.field("meta", metaOf("User", base+"/Users/"+u.ID, u.Meta))

@@ -183,7 +183,7 @@ func (s *Server) writeUserDoc(o *objectWriter, rt *scim.ResourceType, base strin
 		case "active":
 			hasActive = true
 			return
-		case "schemas", "id", "meta", "groups":
+		case "schemas", "id", "meta", "groups", "roles":
 			managed = true // written here, never stored; a document that has one is decoded
 			return
 		}
@@ -225,6 +225,18 @@ func (s *Server) writeUserDoc(o *objectWriter, rt *scim.ResourceType, base strin
 			b = append(b, `,"display":`...)
 			b = appendJSONString(b, g.DisplayName)
 			b = append(b, `,"type":"direct"}`...)
+		}
+		b = append(b, ']')
+	}
+	if len(u.Roles) > 0 {
+		b = append(b, `,"roles":[`...)
+		for i, name := range u.Roles {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"value":`...)
+			b = appendJSONString(b, name)
+			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}

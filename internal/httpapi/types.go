@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/scimd/scimd/internal/scim"
 )
@@ -11,12 +12,90 @@ import (
 // extensions declared for all tenants and for that tenant (Options.Extensions).
 type resourceTypes struct {
 	users, groups *scim.ResourceType
+	// usersAssigning is users with "roles" writable, for a tenant whose role
+	// configuration takes the identity provider's role assignments (Entra ID's app roles).
+	usersAssigning *scim.ResourceType
 	// usersDocRenderable: listed users can be written from their stored documents.
 	usersDocRenderable bool
 }
 
 func newResourceTypes(users, groups *scim.ResourceType) *resourceTypes {
-	return &resourceTypes{users: users, groups: groups, usersDocRenderable: docRenderable(users)}
+	return &resourceTypes{users: users, groups: groups, usersAssigning: withWritableRoles(users), usersDocRenderable: docRenderable(users)}
+}
+
+// withWritableRoles returns a copy of the User resource type whose "roles" attribute is
+// readWrite.
+func withWritableRoles(users *scim.ResourceType) *scim.ResourceType {
+	rt := *users
+	schema := *users.Schema
+	schema.Attributes = slices.Clone(schema.Attributes)
+	for i, a := range schema.Attributes {
+		if a.Name == "roles" {
+			writable := *a
+			writable.Mutability = scim.ReadWrite
+			schema.Attributes[i] = &writable
+		}
+	}
+	rt.Schema = &schema
+	return &rt
+}
+
+// userTypeFor returns the User resource type a write with this body is checked against:
+// the one with writable "roles" when the body writes roles and the tenant accepts role
+// assignments; otherwise "roles" is read-only (ignored in POST and PUT, RFC 7644 §3.5.1;
+// refused in PATCH with 400 mutability, §3.5.2).
+func (s *Server) userTypeFor(ctx context.Context, body map[string]any) (*scim.ResourceType, error) {
+	ts := s.typesOf(ctx)
+	if !writesRoles(body) {
+		return ts.users, nil
+	}
+	_, cfg, err := s.store.RoleConfig(ctx, tenantOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SCIMRoles {
+		return ts.usersAssigning, nil
+	}
+	return ts.users, nil
+}
+
+// writesRoles reports whether a User body (a resource or a PatchOp) names "roles": as a
+// top-level key, as an operation's path, or as a key of a path-less operation's value.
+func writesRoles(body map[string]any) bool {
+	isRoles := func(k string) bool {
+		return strings.EqualFold(k, "roles") || strings.EqualFold(k, scim.UserSchema+":roles")
+	}
+	for k, v := range body {
+		if isRoles(k) {
+			return true
+		}
+		if !strings.EqualFold(k, "Operations") {
+			continue
+		}
+		ops, _ := v.([]any)
+		for _, o := range ops {
+			op, _ := o.(map[string]any)
+			for ok, ov := range op {
+				switch {
+				case strings.EqualFold(ok, "path"):
+					p, _ := ov.(string)
+					p = strings.TrimPrefix(strings.ToLower(p), strings.ToLower(scim.UserSchema)+":")
+					if p == "roles" || strings.HasPrefix(p, "roles[") || strings.HasPrefix(p, "roles.") {
+						return true
+					}
+				case strings.EqualFold(ok, "value"):
+					if m, isMap := ov.(map[string]any); isMap {
+						for vk := range m {
+							if isRoles(vk) {
+								return true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // buildTypes makes the resource types of every tenant named in an extension declaration,

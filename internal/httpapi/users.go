@@ -22,7 +22,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, _, err := scim.NormalizeResource(s.typesOf(r.Context()).users, body)
+	rt, err := s.userTypeFor(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	data, _, err := scim.NormalizeResource(rt, body)
 	if err != nil {
 		return err
 	}
@@ -38,6 +42,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	p := projectionOf(r, ts.users)
 	u, err := s.store.GetUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), store.ReadOptions{
 		WithGroups: p.Includes("groups", ts.users.Schema.Attr("groups")),
+		WithRoles:  p.Includes("roles", ts.users.Schema.Attr("roles")),
 		RawDoc:     !p.Explicit() && ts.usersDocRenderable,
 	})
 	if err != nil {
@@ -88,6 +93,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := projectionOf(r, s.typesOf(r.Context()).users)
 	q.WithGroups = p.Includes("groups", s.typesOf(r.Context()).users.Schema.Attr("groups"))
+	q.WithRoles = p.Includes("roles", s.typesOf(r.Context()).users.Schema.Attr("roles"))
 	q.RawDocs = !p.Explicit() && s.typesOf(r.Context()).usersDocRenderable
 	var page store.Page[*store.User]
 	err = s.boundedRead(r, q, func(ctx context.Context) (err error) {
@@ -115,7 +121,11 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, _, err := scim.NormalizeResource(s.typesOf(r.Context()).users, body)
+	rt, err := s.userTypeFor(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	data, _, err := scim.NormalizeResource(rt, body)
 	if err != nil {
 		return err
 	}
@@ -136,7 +146,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ops, err := scim.ParsePatch(s.typesOf(r.Context()).users, body)
+	rt, err := s.userTypeFor(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	ops, err := scim.ParsePatch(rt, body)
 	if err != nil {
 		return err
 	}
@@ -145,7 +159,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		if err := checkIfMatch(r, cur.Meta); err != nil {
 			return nil, err
 		}
-		return scim.ApplyPatch(s.typesOf(r.Context()).users, id, cur.Data, ops)
+		return scim.ApplyPatch(rt, id, cur.Data, ops)
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,9 @@ func withType(t AttrType) func(*Attribute) { return func(a *Attribute) { a.Type 
 func required(a *Attribute)                { a.Required = true }
 func multi(a *Attribute)                   { a.MultiValued = true }
 func readOnly(a *Attribute)                { a.Mutability = ReadOnly }
+
+// readOnlyAttr makes an attribute built by a helper without options read-only.
+func readOnlyAttr(a *Attribute) *Attribute { readOnly(a); return a }
 func canonical(v ...string) func(*Attribute) {
 	return func(a *Attribute) { a.CanonicalValues = v }
 }
@@ -80,14 +83,14 @@ func newUserSchema() *Schema {
 				str("type", "A label indicating the attribute's function.", canonical("work", "home", "other")),
 				str("primary", "Indicates the primary mailing address.", withType(TypeBoolean)),
 			)),
-			str("groups", "A list of groups to which the user belongs (the user's roles); maintained through the Group resource.", multi, readOnly, subs(
+			str("groups", "A list of groups to which the user belongs (the source of the user's roles); maintained through the Group resource.", multi, readOnly, subs(
 				str("value", "The identifier of the User's group.", readOnly),
 				str("$ref", "The URI of the corresponding Group resource.", refTypes("Group"), readOnly),
 				str("display", "A human-readable name of the group.", readOnly),
 				str("type", "How the group membership was derived.", canonical("direct", "indirect"), readOnly),
 			)),
 			multiValuedComplex("entitlements", "A list of entitlements for the User.", nil),
-			multiValuedComplex("roles", "A list of roles for the User, as sent by the client.", nil),
+			readOnlyAttr(multiValuedComplex("roles", "The application roles the User holds, derived by the service provider from the User's groups under the tenant's role configuration; read-only unless the tenant accepts role assignments through this attribute.", nil)),
 			multiValuedComplex("x509Certificates", "A list of certificates issued to the User.", withType(TypeBinary)),
 		},
 	}

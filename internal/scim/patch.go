@@ -408,10 +408,10 @@ func applyOne(rt *ResourceType, id string, res Resource, op PatchOperation) erro
 		if p.Attr.Schema == nil && a.Name == "id" && op.Op != "remove" && p.Filter == nil && op.Value == id {
 			return nil
 		}
-		// Echoed "meta" and "groups" keys of a path-less value are ignored like the rest
+		// Echoed "meta", "groups" and "roles" keys of a path-less value are ignored like the rest
 		// of a GET's output. An explicit path naming them is a real attempt to change
 		// them, and a 200 that changes nothing would mislead the client.
-		if op.echoed && (a.Name == "meta" || a.Name == "groups") {
+		if op.echoed && (a.Name == "meta" || a.Name == "groups" || a.Name == "roles") {
 			return nil
 		}
 		return BadRequest(ErrMutability, "attribute %q is readOnly and cannot be changed", p.String())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/events"
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/scim"
 )
 
@@ -104,6 +105,8 @@ type User struct {
 	Doc    []byte
 	Meta   Meta
 	Groups []GroupRef
+	// Roles are the roles the user holds, in order (see internal/roles), when asked for.
+	Roles []string
 }
 
 // Member is one member of a group as rendered: the user's id and display name.
@@ -153,6 +156,8 @@ type ListQuery struct {
 	// WithGroups asks for each user's groups; WithMembers is not offered on lists, where a
 	// group's members are never loaded.
 	WithGroups bool
+	// WithRoles asks for each user's roles.
+	WithRoles bool
 	// RawDocs asks for each resource's stored JSON document in Doc instead of its decoded
 	// attributes: a page rendered with every default attribute needs no decoding.
 	RawDocs bool
@@ -160,6 +165,9 @@ type ListQuery struct {
 	// cursor paging and no filter or sort, each page is read from the group's memberships
 	// in order, so that a page costs the same in a group of ten and of a million.
 	MemberOf string
+	// HasRole, on a user list, keeps only the users holding this role (exact name), read
+	// like MemberOf from the role's holders in order.
+	HasRole string
 	// NoTotal skips counting the matches (Page.Total is then -1): a cursor-paged reader
 	// that never shows a total need not pay for a count over a large filtered set.
 	NoTotal bool
@@ -174,6 +182,17 @@ type ReadOptions struct {
 	WithGroups bool
 	// RawDoc asks for the stored JSON document in Doc instead of decoded attributes.
 	RawDoc bool
+	// WithRoles asks for the roles the user holds.
+	WithRoles bool
+}
+
+// RoleChange is what a change of a role configuration did.
+type RoleChange struct {
+	// Unchanged is true when the configuration was already the one given: nothing was
+	// written.
+	Unchanged bool
+	// Users is how many users' roles were derived again, Changed how many changed.
+	Users, Changed int
 }
 
 // Page is one page of a list together with the total number of matches and, in cursor
@@ -325,6 +344,16 @@ type Store interface {
 	ListGroups(ctx context.Context, tenantID string, q ListQuery) (Page[*Group], error)
 	// MemberCounts returns how many members each of the given groups has, by group id.
 	MemberCounts(ctx context.Context, tenantID string, groupIDs []string) (map[string]int, error)
+
+	// RoleConfig returns a tenant's own role configuration (nil when it has none) and the
+	// one it works under; with tenantID "" the default for every tenant without one.
+	RoleConfig(ctx context.Context, tenantID string) (*roles.Config, roles.Config, error)
+	// SetRoleConfig replaces (nil: removes) a tenant's or, with tenantID "", the default
+	// role configuration after validate accepts it, and derives the roles of every user
+	// it can affect again in the same transaction, with their events.
+	SetRoleConfig(ctx context.Context, tenantID string, cfg *roles.Config, validate func(cfg roles.Config, inherited []roles.Role) error) (RoleChange, error)
+	// RoleCounts returns how many users hold each role held in the tenant.
+	RoleCounts(ctx context.Context, tenantID string) (map[string]int, error)
 
 	ActivityLog
 	SetupLinks

@@ -355,6 +355,24 @@ CREATE TABLE signing_keys (
 	private_der BYTEA NOT NULL,
 	created BIGINT NOT NULL
 );
+`, `
+CREATE TABLE role_configs (
+	tenant_id TEXT PRIMARY KEY,
+	config TEXT NOT NULL,
+	updated BIGINT NOT NULL
+);
+CREATE TABLE user_roles (
+	tenant_id TEXT NOT NULL,
+	user_seq BIGINT NOT NULL REFERENCES users(seq) ON DELETE CASCADE,
+	role TEXT NOT NULL,
+	rank INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, user_seq, role)
+);
+CREATE INDEX user_roles_role ON user_roles(tenant_id, role, user_seq);
+INSERT INTO user_roles (tenant_id, user_seq, role, rank)
+	SELECT m.tenant_id, m.user_seq, g.display_name,
+		row_number() OVER (PARTITION BY m.user_seq ORDER BY g.display_name_fold, g.seq)
+	FROM group_members m JOIN groups g ON g.seq = m.group_seq JOIN users u ON u.seq = m.user_seq WHERE u.active;
 `}
 
 // dialect is PostgreSQL's SQL.
@@ -423,6 +441,10 @@ func (dialect) SkipLocked(alias string) string { return " FOR UPDATE OF " + alia
 func (dialect) GroupsJSON() string {
 	return `(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name) ORDER BY g.display_name_fold, g.seq), '[]')::text
 		FROM group_members m JOIN groups g ON g.seq = m.group_seq WHERE m.tenant_id = u.tenant_id AND m.user_seq = u.seq)`
+}
+
+func (dialect) RolesJSON() string {
+	return `(SELECT COALESCE(json_agg(r.role ORDER BY r.rank), '[]')::text FROM user_roles r WHERE r.tenant_id = u.tenant_id AND r.user_seq = u.seq)`
 }
 
 func (dialect) CounterShard() string { return "(pg_backend_pid() % 64)" }

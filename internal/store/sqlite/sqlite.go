@@ -308,6 +308,10 @@ func (dialect) GroupsJSON() string {
 		FROM group_members m JOIN groups g ON g.seq = m.group_seq WHERE m.tenant_id = u.tenant_id AND m.user_seq = u.seq)`
 }
 
+func (dialect) RolesJSON() string {
+	return `(SELECT json_group_array(r.role ORDER BY r.rank) FROM user_roles r WHERE r.tenant_id = u.tenant_id AND r.user_seq = u.seq)`
+}
+
 // TryTxLock always succeeds: the single writer already serializes every transaction.
 func (dialect) TryTxLock() string { return "SELECT ? IS NOT NULL" }
 
@@ -525,6 +529,24 @@ CREATE TABLE signing_keys (
 	private_der BLOB NOT NULL,
 	created INTEGER NOT NULL
 );
+`, `
+CREATE TABLE role_configs (
+	tenant_id TEXT PRIMARY KEY,
+	config TEXT NOT NULL,
+	updated INTEGER NOT NULL
+);
+CREATE TABLE user_roles (
+	tenant_id TEXT NOT NULL,
+	user_seq INTEGER NOT NULL REFERENCES users(seq) ON DELETE CASCADE,
+	role TEXT NOT NULL,
+	rank INTEGER NOT NULL,
+	PRIMARY KEY (tenant_id, user_seq, role)
+) WITHOUT ROWID;
+CREATE INDEX user_roles_role ON user_roles(tenant_id, role, user_seq);
+INSERT INTO user_roles (tenant_id, user_seq, role, rank)
+	SELECT m.tenant_id, m.user_seq, g.display_name,
+		row_number() OVER (PARTITION BY m.user_seq ORDER BY g.display_name_fold, g.seq)
+	FROM group_members m JOIN groups g ON g.seq = m.group_seq JOIN users u ON u.seq = m.user_seq WHERE u.active <> 0;
 `}
 
 // Backup writes a consistent copy of the database at path to dst (which must not exist),

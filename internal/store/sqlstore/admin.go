@@ -192,7 +192,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		if _, err := s.tenantWhere(r, "id = ?"+s.d.ForUpdate(), id); err != nil {
 			return err
 		}
-		for _, table := range []string{"group_members", "user_emails", "groups", "users", "resource_counts", "credentials", "api_keys",
+		for _, table := range []string{"group_members", "user_emails", "user_roles", "role_configs", "groups", "users", "resource_counts", "credentials", "api_keys",
 			"activity", "setup_links", "events", "event_counters", "webhook_cursors", "webhook_deliveries", "webhook_endpoints"} {
 			if _, err := r.exec("DELETE FROM "+table+" WHERE tenant_id = ?", id); err != nil {
 				return fmt.Errorf("delete %s: %w", table, err)

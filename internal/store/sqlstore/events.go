@@ -128,88 +128,11 @@ func userResource(u *store.User) map[string]any {
 	if len(groups) > 0 {
 		m["groups"] = groups
 	}
+	m["roles"] = rolesAttr(u.Roles)
 	return m
 }
 
 func groupResource(g *store.Group) map[string]any { return resourceOf("Group", g.ID, g.Meta, g.Data) }
-
-// rolesOf derives the roles of the given users: the names of their groups, sorted as
-// userGroups sorts them. It is the one place where roles are derived.
-func rolesOf(r runner, tenantID string, seqs []int64) (map[int64][]string, error) {
-	groups, err := userGroups(r, tenantID, seqs)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int64][]string, len(seqs))
-	for _, seq := range seqs {
-		roles := []string{}
-		for _, g := range groups[seq] {
-			roles = append(roles, g.DisplayName)
-		}
-		out[seq] = roles
-	}
-	return out, nil
-}
-
-// roleWatch records users' roles before a change so that emitRoleChanges can compare.
-type roleWatch struct {
-	before map[int64][]string
-}
-
-func newRoleWatch() *roleWatch { return &roleWatch{before: map[int64][]string{}} }
-
-// watch records the roles of the users not yet watched.
-func (w *roleWatch) watch(r runner, tenantID string, seqs []int64) error {
-	var fresh []int64
-	for _, seq := range seqs {
-		if _, ok := w.before[seq]; !ok {
-			fresh = append(fresh, seq)
-		}
-	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	roles, err := rolesOf(r, tenantID, fresh)
-	if err != nil {
-		return err
-	}
-	maps.Copy(w.before, roles)
-	return nil
-}
-
-// emitRoleChanges emits user.roles_changed for every watched user whose roles now differ,
-// in the order of their seqs. Users deleted since are skipped.
-func (w *roleWatch) emitRoleChanges(r runner, tenantID string) error {
-	seqs := slices.Sorted(maps.Keys(w.before))
-	if len(seqs) == 0 {
-		return nil
-	}
-	after, err := rolesOf(r, tenantID, seqs)
-	if err != nil {
-		return err
-	}
-	var changed []int64
-	for _, seq := range seqs {
-		if !slices.Equal(w.before[seq], after[seq]) {
-			changed = append(changed, seq)
-		}
-	}
-	if len(changed) == 0 {
-		return nil
-	}
-	users, err := usersBySeq(r, tenantID, changed)
-	if err != nil {
-		return err
-	}
-	for _, seq := range changed {
-		u, ok := users[seq]
-		if !ok {
-			continue
-		}
-		r.emit(tenantID, events.UserRolesChanged, events.Data{Resource: userResource(u), RolesBefore: w.before[seq], RolesAfter: after[seq]})
-	}
-	return nil
-}
 
 // usersBySeq reads users with their groups.
 func usersBySeq(r runner, tenantID string, seqs []int64) (map[int64]*store.User, error) {
@@ -242,8 +165,12 @@ func usersBySeq(r runner, tenantID string, seqs []int64) (map[int64]*store.User,
 	if err != nil {
 		return nil, err
 	}
+	held, err := storedRoles(r, tenantID, seqs)
+	if err != nil {
+		return nil, err
+	}
 	for seq, u := range out {
-		u.Groups = groups[seq]
+		u.Groups, u.Roles = groups[seq], held[seq]
 	}
 	return out, nil
 }

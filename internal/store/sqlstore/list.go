@@ -26,8 +26,11 @@ type listPlan struct {
 	// nullFlag is 1 where the sort attribute has no value, else 0 ("" when it always has
 	// one); key is the attribute's comparable value (coalesced when it can be null).
 	nullFlag, key string
-	// memberOf: the list keeps one group's members (ListQuery.MemberOf).
-	memberOf bool
+	// memberOf: the list keeps one group's members (ListQuery.MemberOf) or one role's
+	// holders (ListQuery.HasRole); membership is the condition's template (membersOf or
+	// holdersOf).
+	memberOf   bool
+	membership string
 }
 
 // fingerprint identifies the query a cursor belongs to: only cursor paging needs it, so it
@@ -57,13 +60,19 @@ func (s *Store) planList(t *resourceTable, rt *scim.ResourceType, tenantID strin
 		p.where += " AND " + cond
 		p.args = append(p.args, fargs...)
 	}
-	if q.MemberOf != "" {
-		if t != &usersTable {
-			return nil, fmt.Errorf("MemberOf on a list of %s", t.alias)
+	if q.MemberOf != "" || q.HasRole != "" {
+		if t != &usersTable || (q.MemberOf != "" && q.HasRole != "") {
+			return nil, fmt.Errorf("MemberOf or HasRole on a list of %s", t.alias)
 		}
 		p.memberOf = true
-		p.where += " AND " + fmt.Sprintf(membersOf, "")
-		p.args = append(p.args, tenantID, tenantID, q.MemberOf)
+		if q.MemberOf != "" {
+			p.membership = membersOf
+			p.args = append(p.args, tenantID, tenantID, q.MemberOf)
+		} else {
+			p.membership = holdersOf
+			p.args = append(p.args, tenantID, q.HasRole)
+		}
+		p.where += " AND " + fmt.Sprintf(p.membership, "")
 	}
 	if q.SortBy != nil {
 		if err := s.planSort(p, *q.SortBy); err != nil {
@@ -82,13 +91,17 @@ func (s *Store) planList(t *resourceTable, rt *scim.ResourceType, tenantID strin
 // user order, so PostgreSQL stops after the page instead of sorting every member.
 const membersOf = "u.seq IN (SELECT m.user_seq FROM group_members m WHERE m.tenant_id = ? AND m.group_seq = (SELECT r.seq FROM groups r WHERE r.tenant_id = ? AND r.id = ?)%s)"
 
+// holdersOf is the condition of ListQuery.HasRole, read from the index (tenant_id, role,
+// user_seq) in user order as membersOf is.
+const holdersOf = "u.seq IN (SELECT m.user_seq FROM user_roles m WHERE m.tenant_id = ? AND m.role = ?%s)"
+
 // boundedMembers is p's page condition with the membership scan bounded to the page: the
 // group's members after seq, in order, at most limit of them. It is p.where with its
 // last condition (membersOf, added last by planList) replaced.
 func (p *listPlan) boundedMembers(where string, args []any, after int64, limit int) (string, []any) {
-	unbounded := fmt.Sprintf(membersOf, "")
+	unbounded := fmt.Sprintf(p.membership, "")
 	i := strings.LastIndex(where, unbounded)
-	bounded := fmt.Sprintf(membersOf, " AND m.user_seq > ? ORDER BY m.user_seq LIMIT ?")
+	bounded := fmt.Sprintf(p.membership, " AND m.user_seq > ? ORDER BY m.user_seq LIMIT ?")
 	// The membership arguments follow the filter's in p.args; the cursor's, appended to
 	// where after it, follow them: keep that order.
 	n := len(p.args)

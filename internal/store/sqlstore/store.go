@@ -45,6 +45,9 @@ type Dialect interface {
 	// [id, displayName] pairs in userGroups' order, so that a user and its groups are one
 	// query.
 	GroupsJSON() string
+	// RolesJSON is an expression for the roles of the user row u as a JSON array of
+	// names in their order.
+	RolesJSON() string
 	// TryTxLock is a single-row query that takes an exclusive lock named by its one
 	// integer parameter until the transaction ends, returning whether it got it (true at
 	// once where one writer serializes every transaction).

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/scimd/scimd/internal/events"
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -23,15 +24,10 @@ type userColumns struct {
 }
 
 func userColumnsOf(data scim.Resource) (userColumns, error) {
-	c := userColumns{userName: data.String("userName"), active: true}
+	c := userColumns{userName: data.String("userName"), active: userColumnsActive(data)}
 	c.userNameFold = store.Fold(c.userName)
 	if ext := data.String("externalId"); ext != "" {
 		c.externalID = sql.NullString{String: ext, Valid: true}
-	}
-	// RFC 7643 §4.1.1 leaves "active" to the service provider; absent means active, so
-	// that a client that never sends it does not deactivate users.
-	if a, ok := data["active"].(bool); ok {
-		c.active = a
 	}
 	if emails, ok := data["emails"].([]any); ok {
 		for _, e := range emails {
@@ -50,6 +46,16 @@ func userColumnsOf(data scim.Resource) (userColumns, error) {
 	return c, nil
 }
 
+// userColumnsActive is the "active" a user's data gives.
+// RFC 7643 §4.1.1 leaves "active" to the service provider; absent means active, so that
+// a client that never sends it does not deactivate users.
+func userColumnsActive(data scim.Resource) bool {
+	if a, ok := data["active"].(bool); ok {
+		return a
+	}
+	return true
+}
+
 func decodeDoc(doc []byte) (scim.Resource, error) {
 	m, err := scim.DecodeJSON(doc)
 	if err != nil {
@@ -59,18 +65,25 @@ func decodeDoc(doc []byte) (scim.Resource, error) {
 }
 
 func (s *Store) CreateUser(ctx context.Context, tenantID string, data scim.Resource) (*store.User, error) {
-	cols, err := userColumnsOf(data)
-	if err != nil {
-		return nil, err
-	}
 	now := s.now()
-	u := &store.User{ID: store.NewID(), Data: data, Meta: store.Meta{Created: now, LastModified: now, Version: 1}}
-	err = s.inWrite(ctx, func(r runner) error {
+	u := &store.User{ID: store.NewID(), Meta: store.Meta{Created: now, LastModified: now, Version: 1}}
+	err := s.inWrite(ctx, func(r runner) error {
+		cfg, err := roleConfig(r, tenantID)
+		if err != nil {
+			return err
+		}
+		if u.Data, err = withAssignments(cfg, data); err != nil {
+			return err
+		}
+		cols, err := userColumnsOf(u.Data)
+		if err != nil {
+			return err
+		}
 		if err := checkUserNameFree(r, tenantID, cols, ""); err != nil {
 			return err
 		}
 		var seq int64
-		err := r.queryRow(`INSERT INTO users (tenant_id, id, user_name, user_name_fold, external_id, active, created, modified, version, doc)
+		err = r.queryRow(`INSERT INTO users (tenant_id, id, user_name, user_name_fold, external_id, active, created, modified, version, doc)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) RETURNING seq`,
 			tenantID, u.ID, cols.userName, cols.userNameFold, cols.externalID, cols.active, now.UnixNano(), now.UnixNano(), cols.doc).Scan(&seq)
 		if s.d.IsUniqueViolation(err) {
@@ -83,7 +96,16 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, data scim.Resou
 		if err := s.countChange(r, tenantID, "User", 1); err != nil {
 			return err
 		}
+		// A new user is in no group: its roles are the default role, or what the
+		// identity provider assigned.
+		u.Roles = cfg.UserRoles(nil, cols.active, assignedRoles(u.Data))
+		if err := insertRoles(r, tenantID, []int64{seq}, map[int64][]string{seq: u.Roles}); err != nil {
+			return err
+		}
 		r.emit(tenantID, events.UserCreated, events.Data{Resource: userResource(u)})
+		if len(u.Roles) > 0 {
+			r.emit(tenantID, events.UserRolesChanged, events.Data{Resource: userResource(u), RolesBefore: []string{}, RolesAfter: u.Roles})
+		}
 		return insertEmails(r, tenantID, seq, cols.emails)
 	})
 	if err != nil {
@@ -179,11 +201,15 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.Rea
 		return nil, fmt.Errorf("get user: %w", scim.NotFound("user %q not found", id))
 	}
 	q := userColumnsSQL
-	var groups []byte
+	var groups, held []byte
 	var extra []any
 	if opts.WithGroups {
 		q += ", " + s.d.GroupsJSON()
 		extra = append(extra, &groups)
+	}
+	if opts.WithRoles {
+		q += ", " + s.d.RolesJSON()
+		extra = append(extra, &held)
 	}
 	u := &store.User{}
 	var doc *[]byte
@@ -206,6 +232,11 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.Rea
 			u.Groups = append(u.Groups, store.GroupRef{ID: p[0], DisplayName: p[1]})
 		}
 	}
+	if opts.WithRoles {
+		if err := json.Unmarshal(held, &u.Roles); err != nil {
+			return nil, fmt.Errorf("get user: decode roles: %w", err)
+		}
+	}
 	return u, nil
 }
 
@@ -221,9 +252,30 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func
 			return err
 		}
 		cur.Groups = groups[seq]
+		held, err := storedRoles(r, tenantID, []int64{seq})
+		if err != nil {
+			return err
+		}
+		cur.Roles = held[seq]
 		data, err := change(cur)
 		if err != nil {
 			return err
+		}
+		wasActive := true
+		if a, ok := cur.Data["active"].(bool); ok {
+			wasActive = a
+		}
+		var cfg roles.Config
+		_, hadRoles := cur.Data["roles"]
+		_, hasRoles := data["roles"]
+		rolesMayChange := hadRoles || hasRoles
+		if rolesMayChange || wasActive != userColumnsActive(data) {
+			if cfg, err = roleConfig(r, tenantID); err != nil {
+				return err
+			}
+			if data, err = withAssignments(cfg, data); err != nil {
+				return err
+			}
 		}
 		if jsonEqual(cur.Data, data) {
 			out = cur
@@ -256,7 +308,20 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func
 		cur.Meta.LastModified = now
 		cur.Meta.Version++
 		out = cur
+		rolesBefore := cur.Roles
+		if rolesMayChange || wasActive != cols.active {
+			after := cfg.UserRoles(groupsForRules(cur.Groups), cols.active, assignedRoles(data))
+			if !slices.Equal(after, rolesBefore) {
+				if err := writeRoles(r, tenantID, []int64{seq}, map[int64][]string{seq: after}); err != nil {
+					return err
+				}
+				cur.Roles = after
+			}
+		}
 		emitUserUpdate(r, tenantID, before, cur, cols.active)
+		if !slices.Equal(cur.Roles, rolesBefore) {
+			r.emit(tenantID, events.UserRolesChanged, events.Data{Resource: userResource(cur), RolesBefore: rolesBefore, RolesAfter: cur.Roles})
+		}
 		return nil
 	})
 	if err != nil {
@@ -312,6 +377,11 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 			return err
 		}
 		cur.Groups = groups[seq]
+		held, err := storedRoles(r, tenantID, []int64{seq})
+		if err != nil {
+			return err
+		}
+		cur.Roles = held[seq]
 		r.emit(tenantID, events.UserDeleted, events.Data{Resource: userResource(cur)})
 		// The user's groups lose a member: their version changes.
 		if _, err := r.exec(`UPDATE groups SET version = version + 1, modified = ?
@@ -350,6 +420,15 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuer
 			return 0, last, err
 		}
 		rows.Close() // before the next query: SQLite's read connection is the transaction's
+		if q.WithRoles && len(seqs) > 0 {
+			held, err := storedRoles(r, tenantID, seqs)
+			if err != nil {
+				return 0, last, err
+			}
+			for i, seq := range seqs {
+				page.Items[i].Roles = held[seq]
+			}
+		}
 		if q.WithGroups && len(seqs) > 0 {
 			groups, err := userGroups(r, tenantID, seqs)
 			if err != nil {
