@@ -481,33 +481,34 @@ func groupList(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		roles := []service.Role{}
+		groups := []service.GroupRoles{}
 		for cursor := ""; ; {
-			page, err := svc.Roles(ctx, t.ID, cursor, service.MaxPageSize)
+			page, err := svc.Groups(ctx, t.ID, cursor, service.MaxPageSize)
 			if err != nil {
 				return err
 			}
-			roles = append(roles, page.Roles...)
+			groups = append(groups, page.Groups...)
 			if cursor = page.Next; cursor == "" {
 				break
 			}
 		}
 		if c.json {
 			type row struct {
-				ID          string `json:"id"`
-				DisplayName string `json:"displayName"`
-				Members     int    `json:"members"`
+				ID          string   `json:"id"`
+				DisplayName string   `json:"displayName"`
+				Members     int      `json:"members"`
+				Roles       []string `json:"roles"`
 			}
-			rows := make([]row, 0, len(roles))
-			for _, r := range roles {
-				rows = append(rows, row{r.ID, r.Name, r.MemberCount})
+			rows := make([]row, 0, len(groups))
+			for _, g := range groups {
+				rows = append(rows, row{g.ID, g.Name, g.MemberCount, g.Roles})
 			}
 			return printJSON(env.Stdout, rows)
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tDISPLAYNAME\tMEMBERS")
-		for _, r := range roles {
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", r.ID, r.Name, r.MemberCount)
+		fmt.Fprintln(tw, "ID\tDISPLAYNAME\tMEMBERS\tROLES")
+		for _, g := range groups {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", g.ID, g.Name, g.MemberCount, orDash(strings.Join(g.Roles, ",")))
 		}
 		return tw.Flush()
 	})

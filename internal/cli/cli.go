@@ -89,6 +89,8 @@ usage:
   scimd apikey list | apikey revoke ID
   scimd user list --tenant NAME [--role ROLE]
   scimd group list --tenant NAME
+  scimd role list --tenant NAME | role show [--tenant NAME] | role clear [--tenant NAME]
+  scimd role set [--tenant NAME] FILE | role apply FILE
   scimd check [--bearer TOKEN | --basic USER:PASS] [--flow NAME|all] [--json] URL
   scimd bench [--bearer TOKEN | --basic USER:PASS] [--concurrency 8] [--duration 10s]
               [--group-size 200] [--floor] [--json] URL
@@ -151,11 +153,26 @@ var groupUsage = map[string]string{
 `,
 	"user": `usage:
   scimd user list --tenant NAME [--role ROLE]
-                               list the tenant's users and their roles (groups)
+                               list the tenant's users and their roles
 `,
 	"group": `usage:
   scimd group list --tenant NAME
-                               list the tenant's groups and their member counts
+                               list the tenant's groups, their member counts and the
+                               roles each maps to
+`,
+	"role": `usage:
+  scimd role list --tenant NAME
+                               the tenant's roles and how many users hold each
+  scimd role show [--tenant NAME]
+                               the role configuration the tenant (or, without --tenant,
+                               every tenant without its own) works under
+  scimd role set [--tenant NAME] FILE
+                               replace that configuration with FILE's (- for standard
+                               input) and derive every affected user's roles again
+  scimd role clear [--tenant NAME]
+                               remove it: the tenant falls back to the default
+  scimd role apply FILE        set the default and each named tenant's configuration
+                               from one file; applying it again changes nothing
 `,
 }
 
@@ -245,6 +262,16 @@ func run(ctx context.Context, args []string, env Env) error {
 		return userList(ctx, rest, env)
 	case "group list":
 		return groupList(ctx, rest, env)
+	case "role show":
+		return roleShow(ctx, rest, env)
+	case "role set":
+		return roleSet(ctx, rest, env)
+	case "role clear":
+		return roleClear(ctx, rest, env)
+	case "role apply":
+		return roleApply(ctx, rest, env)
+	case "role list":
+		return roleList(ctx, rest, env)
 	case "activity ":
 		return activityCmd(ctx, rest, env)
 	case "healthcheck ":

@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -35,14 +37,19 @@ type GroupRef struct {
 	Name string `json:"name"`
 }
 
-// Role is a group pushed by the identity provider, which the application treats as a role.
+// Role is one of the application's roles as a tenant's users hold it. Without a role
+// configuration every group pushed by the identity provider is a role of its name: the
+// role's id is then the group's id, with its external id and times. Under a configuration
+// the roles are the configured ones, and a role's id is its name.
 type Role struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	ExternalID  string    `json:"external_id,omitempty"`
-	MemberCount int       `json:"member_count"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	ExternalID  string `json:"external_id,omitempty"`
+	// MemberCount is how many users hold the role.
+	MemberCount int        `json:"member_count"`
+	Created     *time.Time `json:"created,omitempty"`
+	Updated     *time.Time `json:"updated,omitempty"`
 }
 
 // UserQuery narrows a directory list: every set field must match.
@@ -156,22 +163,28 @@ func (q UserQuery) filter(rt *scim.ResourceType) (scim.Filter, error) {
 // last user's time and asks for what changed since, and the index on that time serves
 // each page without reading the users before it.
 func (s *Service) Users(ctx context.Context, tenantID string, q UserQuery) (UserPage, error) {
-	if q.onlyMembership() {
-		// Membership alone reads the group's member list in order, fast at any group size.
-		groupID := q.Group
-		if q.Role != "" {
-			if err := checkText("role", q.Role, false); err != nil {
-				return UserPage{}, err
-			}
-			id, err := s.groupNamed(ctx, tenantID, q.Role)
-			if err != nil || id == "" {
-				return UserPage{Users: []DirectoryUser{}}, err
-			}
-			groupID = id
-		} else if err := checkText("group", q.Group, false); err != nil {
+	var holding string
+	if q.Role != "" {
+		// Holders are read from the role's index in order, fast at any size, also when
+		// combined with the other conditions.
+		if err := checkText("role", q.Role, false); err != nil {
 			return UserPage{}, err
 		}
-		return s.userPage(ctx, tenantID, store.ListQuery{MemberOf: groupID}, q.Cursor, q.Limit)
+		name, err := s.roleNamed(ctx, tenantID, q.Role)
+		if err != nil || name == "" {
+			return UserPage{Users: []DirectoryUser{}}, err
+		}
+		holding, q.Role = name, ""
+	}
+	if holding == "" && q.onlyMembership() {
+		// Membership alone reads the group's member list in order, fast at any group size.
+		if err := checkText("group", q.Group, false); err != nil {
+			return UserPage{}, err
+		}
+		return s.userPage(ctx, tenantID, store.ListQuery{MemberOf: q.Group}, q.Cursor, q.Limit)
+	}
+	if holding != "" && q.Group == "" && q.Email == "" && q.UserName == "" && q.ExternalID == "" && q.Active == nil && q.UpdatedSince == nil {
+		return s.userPage(ctx, tenantID, store.ListQuery{HasRole: holding}, q.Cursor, q.Limit)
 	}
 	f, err := q.filter(s.users)
 	if err != nil {
@@ -183,7 +196,39 @@ func (s *Service) Users(ctx context.Context, tenantID string, q UserQuery) (User
 			return UserPage{}, err
 		}
 	}
-	return s.userPage(ctx, tenantID, store.ListQuery{Filter: f, SortBy: sortBy}, q.Cursor, q.Limit)
+	return s.userPage(ctx, tenantID, store.ListQuery{Filter: f, SortBy: sortBy, HasRole: holding}, q.Cursor, q.Limit)
+}
+
+// roleNamed returns the spelling of the role the tenant's users hold under a name given
+// case-insensitively ("" when there is no such role): a configured role, or, without a
+// configuration, a group's displayName.
+func (s *Service) roleNamed(ctx context.Context, tenantID, name string) (string, error) {
+	cfg, err := s.roleConfigOf(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range cfg.Roles {
+		if strings.EqualFold(r.Name, name) {
+			return r.Name, nil
+		}
+	}
+	for _, r := range []string{cfg.DefaultRole, cfg.InactiveRole} {
+		if r != "" && strings.EqualFold(r, name) {
+			return r, nil
+		}
+	}
+	if cfg.Mode != roles.ModeGroups {
+		return "", nil
+	}
+	id, err := s.groupNamed(ctx, tenantID, name)
+	if err != nil || id == "" {
+		return "", err
+	}
+	g, err := s.store.GetGroup(ctx, tenantID, id)
+	if err != nil {
+		return "", err
+	}
+	return g.Data.String("displayName"), nil
 }
 
 // onlyMembership reports whether q asks for one role's or one group's users and nothing
@@ -216,7 +261,7 @@ func (s *Service) userPage(ctx context.Context, tenantID string, lq store.ListQu
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return UserPage{}, err
 	}
-	lq.Count, lq.Cursor, lq.WithGroups, lq.NoTotal = limit, &cursor, true, true
+	lq.Count, lq.Cursor, lq.WithGroups, lq.WithRoles, lq.NoTotal = limit, &cursor, true, true, true
 	page, err := s.store.ListUsers(ctx, tenantID, lq)
 	if err != nil {
 		return UserPage{}, cursorError(err)
@@ -242,7 +287,7 @@ func (s *Service) User(ctx context.Context, tenantID, id string) (DirectoryUser,
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return DirectoryUser{}, err
 	}
-	u, err := s.store.GetUser(ctx, tenantID, id, store.ReadOptions{WithGroups: true})
+	u, err := s.store.GetUser(ctx, tenantID, id, store.ReadOptions{WithGroups: true, WithRoles: true})
 	if e, ok := scim.AsError(err); ok && e.Status == http.StatusNotFound {
 		return DirectoryUser{}, notFound("user %q not found", id)
 	}
@@ -269,8 +314,8 @@ func directoryUser(u *store.User) DirectoryUser {
 		}
 	}
 	d.Email = primaryEmail(u.Data)
+	d.Roles = append(d.Roles, u.Roles...)
 	for _, g := range u.Groups {
-		d.Roles = append(d.Roles, g.DisplayName)
 		d.Groups = append(d.Groups, GroupRef{ID: g.ID, Name: g.DisplayName})
 	}
 	return d
@@ -296,7 +341,9 @@ func primaryEmail(data scim.Resource) string {
 	return first
 }
 
-// Roles lists a tenant's roles (its groups) in creation order, with their member counts.
+// Roles lists a tenant's roles with how many users hold each. Without a role
+// configuration they are its groups, in creation order and paged; under one, the
+// configured roles in order of precedence, on one page.
 func (s *Service) Roles(ctx context.Context, tenantID, cursor string, limit int) (RolePage, error) {
 	limit, err := pageLimit(limit, DefaultPageSize, MaxPageSize)
 	if err != nil {
@@ -305,38 +352,69 @@ func (s *Service) Roles(ctx context.Context, tenantID, cursor string, limit int)
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return RolePage{}, err
 	}
+	cfg, err := s.roleConfigOf(ctx, tenantID)
+	if err != nil {
+		return RolePage{}, err
+	}
+	counts, err := s.store.RoleCounts(ctx, tenantID)
+	if err != nil {
+		return RolePage{}, err
+	}
+	if cfg.Mode != roles.ModeGroups {
+		if cursor != "" {
+			return RolePage{}, invalid("cursor", "cursor is not one this server returned for this query")
+		}
+		out := RolePage{Roles: make([]Role, 0, len(cfg.Roles))}
+		for _, r := range cfg.Roles {
+			out.Roles = append(out.Roles, Role{ID: r.Name, Name: r.Name, Description: r.Description, MemberCount: counts[r.Name]})
+		}
+		return out, nil
+	}
 	page, err := s.store.ListGroups(ctx, tenantID, store.ListQuery{Count: limit, Cursor: &cursor, NoTotal: true})
 	if err != nil {
 		return RolePage{}, cursorError(err)
 	}
-	ids := make([]string, 0, len(page.Items))
-	for _, g := range page.Items {
-		ids = append(ids, g.ID)
-	}
-	counts, err := s.store.MemberCounts(ctx, tenantID, ids)
-	if err != nil {
-		return RolePage{}, err
-	}
 	out := RolePage{Roles: make([]Role, 0, len(page.Items)), Next: page.NextCursor}
 	for _, g := range page.Items {
+		name := g.Data.String("displayName")
+		created, updated := g.Meta.Created, g.Meta.LastModified
 		out.Roles = append(out.Roles, Role{
-			ID: g.ID, Name: g.Data.String("displayName"), ExternalID: g.Data.String("externalId"),
-			MemberCount: counts[g.ID], Created: g.Meta.Created, Updated: g.Meta.LastModified,
+			ID: g.ID, Name: name, ExternalID: g.Data.String("externalId"),
+			MemberCount: counts[name], Created: &created, Updated: &updated,
 		})
 	}
 	return out, nil
 }
 
-// RoleMembers lists the users holding a role, in creation order.
+// RoleMembers lists the users holding a role, in creation order. The role is named by
+// the id Roles gives it: its group's id without a role configuration, its name under one.
 func (s *Service) RoleMembers(ctx context.Context, tenantID, roleID, cursor string, limit int) (UserPage, error) {
 	if _, err := s.Tenant(ctx, tenantID); err != nil {
 		return UserPage{}, err
 	}
-	if _, err := s.store.GetGroup(ctx, tenantID, roleID); err != nil {
+	cfg, err := s.roleConfigOf(ctx, tenantID)
+	if err != nil {
+		return UserPage{}, err
+	}
+	name := ""
+	if cfg.Mode == roles.ModeGroups {
+		g, err := s.store.GetGroup(ctx, tenantID, roleID)
 		if e, ok := scim.AsError(err); ok && e.Status == http.StatusNotFound {
 			return UserPage{}, notFound("role %q not found", roleID)
 		}
-		return UserPage{}, err
+		if err != nil {
+			return UserPage{}, err
+		}
+		name = g.Data.String("displayName")
+	} else {
+		for _, r := range cfg.Roles {
+			if r.Name == roleID {
+				name = r.Name
+			}
+		}
+		if name == "" {
+			return UserPage{}, notFound("role %q not found", roleID)
+		}
 	}
-	return s.userPage(ctx, tenantID, store.ListQuery{MemberOf: roleID}, cursor, limit)
+	return s.userPage(ctx, tenantID, store.ListQuery{HasRole: name}, cursor, limit)
 }
