@@ -112,13 +112,78 @@ type GroupRef struct {
 }
 
 // Role is a group the identity provider pushed, which the application treats as a role.
+//
+// Without a role configuration every group is a role of its name, and a role's ID is the
+// group's id (with its external id and times); under a configuration the roles are the
+// configured ones, and a role's ID is its name.
 type Role struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	ExternalID  string    `json:"external_id,omitempty"`
-	MemberCount int       `json:"member_count"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	ExternalID  string `json:"external_id,omitempty"`
+	// MemberCount is how many users hold the role.
+	MemberCount int        `json:"member_count"`
+	Created     *time.Time `json:"created,omitempty"`
+	Updated     *time.Time `json:"updated,omitempty"`
+}
+
+// RoleConfig says how a tenant's groups become the application's roles (docs/roles.md).
+type RoleConfig struct {
+	// Mode is "groups" (every group is a role of its name), "multi" (every mapped role)
+	// or "single" (the mapped role listed first in Roles).
+	Mode string `json:"mode,omitempty"`
+	// Roles are the application's roles in order of precedence, highest first.
+	Roles []RoleDef  `json:"roles,omitempty"`
+	Rules []RoleRule `json:"rules,omitempty"`
+	// DefaultRole is held by an active user that nothing else gives a role.
+	DefaultRole string `json:"default_role,omitempty"`
+	// InactiveRole is held by an inactive user (nothing when empty).
+	InactiveRole string `json:"inactive_role,omitempty"`
+	// SCIMRoles takes the identity provider's assignments through the User's "roles"
+	// attribute (Microsoft Entra ID's app roles) as a source of roles.
+	SCIMRoles bool `json:"scim_roles,omitempty"`
+}
+
+// RoleDef is one of the application's roles.
+type RoleDef struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// RoleRule maps groups to a role: exactly one of GroupID, Group (a displayName,
+// case-insensitively) and GroupPattern (`*` and `?`, case-insensitively) is set.
+type RoleRule struct {
+	GroupID      string `json:"group_id,omitempty"`
+	Group        string `json:"group,omitempty"`
+	GroupPattern string `json:"group_pattern,omitempty"`
+	Role         string `json:"role"`
+}
+
+// RoleSettings is a tenant's (or the default) role configuration and the one in effect.
+type RoleSettings struct {
+	TenantID string `json:"tenant_id,omitempty"`
+	// Config is the configuration set here, nil when none is.
+	Config    *RoleConfig `json:"config"`
+	Effective RoleConfig  `json:"effective"`
+	// Source is "tenant", "default" or "built-in".
+	Source string `json:"source"`
+}
+
+// RoleUpdate is what setting a role configuration did.
+type RoleUpdate struct {
+	RoleSettings
+	Unchanged  bool `json:"unchanged"`
+	Recomputed int  `json:"recomputed"`
+	Changed    int  `json:"changed"`
+}
+
+// Group is a group of a tenant with the roles it maps to (none: an unmapped group).
+type Group struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	ExternalID  string   `json:"external_id,omitempty"`
+	Roles       []string `json:"roles"`
+	MemberCount int      `json:"member_count"`
 }
 
 // UserListOptions narrow a user list: every set field must match.
@@ -291,6 +356,48 @@ func (c *Client) ListRoleMembers(ctx context.Context, tenantID, roleID string, o
 func (c *Client) RoleMembers(ctx context.Context, tenantID, roleID string) iter.Seq2[User, error] {
 	return all(func(cursor string) (*Page[User], error) {
 		return c.ListRoleMembers(ctx, tenantID, roleID, ListOptions{Cursor: cursor})
+	}, "")
+}
+
+// roleConfigPath is a tenant's role configuration, or with tenantID "" the default one.
+func roleConfigPath(tenantID string) string {
+	if tenantID == "" {
+		return "/role-config"
+	}
+	return tenantPath(tenantID, "role-config")
+}
+
+// RoleConfig reads a tenant's role configuration; tenantID "" reads the default one (a
+// key for all tenants).
+func (c *Client) RoleConfig(ctx context.Context, tenantID string) (*RoleSettings, error) {
+	var out RoleSettings
+	return &out, c.do(ctx, call{method: http.MethodGet, path: roleConfigPath(tenantID), idempotent: true}, &out)
+}
+
+// SetRoleConfig replaces a tenant's (tenantID "": the default) role configuration; every
+// affected user's roles are derived again at once, with their user.roles_changed events.
+// Setting the same configuration again changes nothing.
+func (c *Client) SetRoleConfig(ctx context.Context, tenantID string, cfg RoleConfig) (*RoleUpdate, error) {
+	var out RoleUpdate
+	return &out, c.do(ctx, call{method: http.MethodPut, path: roleConfigPath(tenantID), body: cfg, idempotent: true}, &out)
+}
+
+// DeleteRoleConfig removes a tenant's (tenantID "": the default) role configuration.
+func (c *Client) DeleteRoleConfig(ctx context.Context, tenantID string) (*RoleUpdate, error) {
+	var out RoleUpdate
+	return &out, c.do(ctx, call{method: http.MethodDelete, path: roleConfigPath(tenantID), idempotent: true}, &out)
+}
+
+// ListGroups returns one page of a tenant's groups with the roles each maps to.
+func (c *Client) ListGroups(ctx context.Context, tenantID string, opts ListOptions) (*Page[Group], error) {
+	var p Page[Group]
+	return &p, c.do(ctx, call{method: http.MethodGet, path: tenantPath(tenantID, "groups"), query: pageQuery(nil, opts.Cursor, opts.Limit), idempotent: true}, &p)
+}
+
+// Groups iterates over every group of a tenant.
+func (c *Client) Groups(ctx context.Context, tenantID string) iter.Seq2[Group, error] {
+	return all(func(cursor string) (*Page[Group], error) {
+		return c.ListGroups(ctx, tenantID, ListOptions{Cursor: cursor})
 	}, "")
 }
 

@@ -90,6 +90,13 @@ func New(svc *service.Service, opts Options) *Server {
 	s.route("GET /tenants/{tenant}/users/{id}", 0, s.getUser)
 	s.route("GET /tenants/{tenant}/roles", 0, s.listRoles)
 	s.route("GET /tenants/{tenant}/roles/{id}/members", 0, s.roleMembers)
+	s.route("GET /tenants/{tenant}/groups", 0, s.listGroups)
+	s.route("GET /tenants/{tenant}/role-config", 0, s.getRoleConfig)
+	s.route("PUT /tenants/{tenant}/role-config", admin, s.putRoleConfig)
+	s.route("DELETE /tenants/{tenant}/role-config", admin, s.deleteRoleConfig)
+	s.route("GET /role-config", global, s.getRoleConfig)
+	s.route("PUT /role-config", global|admin, s.putRoleConfig)
+	s.route("DELETE /role-config", global|admin, s.deleteRoleConfig)
 	s.route("POST /tenants/{tenant}/setup-links", admin, s.createSetupLink)
 	s.route("GET /tenants/{tenant}/activity", 0, s.listActivity)
 	s.route("GET /tenants/{tenant}/activity/{id}", 0, s.getActivity)
@@ -114,7 +121,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// No route: a 405 naming the methods the path has, else a 404, both as problems (the
 	// mux's own answers are plain text).
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := s.mux.Handler(probe); pattern != "" {
