@@ -15,6 +15,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for bulk seeding
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite", for bulk seeding
 
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
@@ -74,6 +75,10 @@ func seedSQL(sqlite bool) []string {
 		`INSERT INTO group_members (tenant_id, group_seq, user_seq)
 		 SELECT u.tenant_id, g.seq, u.seq FROM users u JOIN groups g ON g.tenant_id = u.tenant_id AND g.id = 'g-small'
 		 WHERE u.tenant_id = ` + p(1) + ` AND u.seq IN (7, 70007, 300007, 600007, 900007)`,
+		// Without a role configuration an active user holds its groups' names, by name.
+		`INSERT INTO user_roles (tenant_id, user_seq, role, rank)
+		 SELECT m.tenant_id, m.user_seq, g.display_name, row_number() OVER (PARTITION BY m.user_seq ORDER BY g.display_name_fold, g.seq)
+		 FROM group_members m JOIN groups g ON g.seq = m.group_seq JOIN users u ON u.seq = m.user_seq WHERE u.active`,
 		`ANALYZE`,
 	}
 }
@@ -95,52 +100,7 @@ func BenchmarkDirectoryPage(b *testing.B) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		b.Run(backend, func(b *testing.B) {
 			ctx := context.Background()
-			var st store.Store
-			var seed *sql.DB
-			var err error
-			if backend == "sqlite" {
-				path := filepath.Join(b.TempDir(), "scimd.db")
-				if st, err = sqlite.Open(ctx, path); err != nil {
-					b.Fatal(err)
-				}
-				seed, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-			} else {
-				dsn := storetest.NewPostgresSchema(b)
-				if st, err = postgres.Open(ctx, dsn); err != nil {
-					b.Fatal(err)
-				}
-				seed, err = sql.Open("pgx", dsn)
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			// Cleanups run last to first: the store closes after the server StartFull stops.
-			b.Cleanup(func() { st.Close() })
-			defer seed.Close()
-			big, err := st.CreateTenant(ctx, store.Tenant{Name: "big"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			other, err := st.CreateTenant(ctx, store.Tenant{Name: "other"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start := time.Now()
-			args := []any{big.ID, other.ID, n + n/9, seedBase, recentChange}
-			for i, q := range seedSQL(backend == "sqlite") {
-				// Each statement takes the leading arguments it names ($1…, or ?1… in SQLite).
-				used := 0
-				for k := range args {
-					if strings.Contains(q, "$"+strconv.Itoa(k+1)) || strings.Contains(q, "?"+strconv.Itoa(k+1)) {
-						used = k + 1
-					}
-				}
-				if _, err := seed.ExecContext(ctx, q, args[:used]...); err != nil {
-					b.Fatalf("seed step %d: %v", i, err)
-				}
-			}
-			b.Logf("seeded %d users in %s", n+n/9, time.Since(start).Round(time.Second))
-
+			st, big := seedDirectory(b, backend, n)
 			full := storetest.StartFull(b, st, server.Options{})
 			c := sdk.New(full.Root, full.APIKey(b, "", "admin"))
 			f := false
@@ -199,6 +159,111 @@ func BenchmarkDirectoryPage(b *testing.B) {
 				b.ReportMetric(ms(0.99), "p99-ms/"+f.name)
 				// Printed rather than logged: a benchmark's log is cut after a few lines.
 				fmt.Fprintf(os.Stderr, "%s %-14s pages %5d  p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms\n", b.Name(), f.name, len(lat[k]), ms(0.5), ms(0.99), ms(1))
+			}
+		})
+	}
+}
+
+// seedDirectory opens a store of the backend and seeds it with seedSQL: n users in
+// tenant big, which it returns with the store (closed when b ends).
+func seedDirectory(b *testing.B, backend string, n int) (store.Store, store.Tenant) {
+	ctx := context.Background()
+	var st store.Store
+	var seed *sql.DB
+	var err error
+	if backend == "sqlite" {
+		path := filepath.Join(b.TempDir(), "scimd.db")
+		if st, err = sqlite.Open(ctx, path); err != nil {
+			b.Fatal(err)
+		}
+		seed, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	} else {
+		dsn := storetest.NewPostgresSchema(b)
+		if st, err = postgres.Open(ctx, dsn); err != nil {
+			b.Fatal(err)
+		}
+		seed, err = sql.Open("pgx", dsn)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Cleanups run last to first: the store closes after a server started later stops.
+	b.Cleanup(func() { st.Close() })
+	defer seed.Close()
+	big, err := st.CreateTenant(ctx, store.Tenant{Name: "big"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	other, err := st.CreateTenant(ctx, store.Tenant{Name: "other"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	args := []any{big.ID, other.ID, n + n/9, seedBase, recentChange}
+	for i, q := range seedSQL(backend == "sqlite") {
+		// Each statement takes the leading arguments it names ($1…, or ?1… in SQLite).
+		used := 0
+		for k := range args {
+			if strings.Contains(q, "$"+strconv.Itoa(k+1)) || strings.Contains(q, "?"+strconv.Itoa(k+1)) {
+				used = k + 1
+			}
+		}
+		if _, err := seed.ExecContext(ctx, q, args[:used]...); err != nil {
+			b.Fatalf("seed step %d: %v", i, err)
+		}
+	}
+	b.Logf("seeded %d users in %s", n+n/9, time.Since(start).Round(time.Second))
+	return st, big
+}
+
+// BenchmarkRoleRemap measures a role configuration change in a tenant of
+// SCIMD_BENCH_DIRECTORY_USERS users (default 1,000,000): the first configuration, which
+// derives every user's roles again, then remapping group "Big" (every tenth user) from
+// one role to another, which derives its members' roles only. Each runs in one
+// transaction with its user.roles_changed events.
+//
+//	go test ./internal/api -run '^$' -bench RoleRemap -benchtime 1x -timeout 60m
+func BenchmarkRoleRemap(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("SCIMD_BENCH_DIRECTORY_USERS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			ctx := context.Background()
+			st, big := seedDirectory(b, backend, n)
+			validate := func(c roles.Config, inherited []roles.Role) error { return c.Validate(inherited) }
+			cfg := roles.Config{Mode: roles.ModeMulti, Roles: []roles.Role{{Name: "admin"}, {Name: "analyst"}, {Name: "viewer"}},
+				Rules: []roles.Rule{{Group: "Big", Role: "admin"}, {GroupPattern: "Group 1*", Role: "viewer"}}}
+			for b.Loop() {
+				t0 := time.Now()
+				first, err := st.SetRoleConfig(ctx, big.ID, &cfg, validate)
+				if err != nil {
+					b.Fatal(err)
+				}
+				full := time.Since(t0)
+				remap := cfg
+				remap.Rules = []roles.Rule{{Group: "Big", Role: "analyst"}, cfg.Rules[1]}
+				t0 = time.Now()
+				second, err := st.SetRoleConfig(ctx, big.ID, &remap, validate)
+				if err != nil {
+					b.Fatal(err)
+				}
+				re := time.Since(t0)
+				if second.Users == 0 || second.Changed != second.Users {
+					b.Fatalf("remap derived %d users, changed %d", second.Users, second.Changed)
+				}
+				b.ReportMetric(full.Seconds(), "s-first-config")
+				b.ReportMetric(re.Seconds(), "s-remap")
+				fmt.Fprintf(os.Stderr, "%s first configuration: %d users derived, %d changed in %s; remap of Big: %d users derived, %d changed in %s\n",
+					b.Name(), first.Users, first.Changed, full.Round(time.Millisecond), second.Users, second.Changed, re.Round(time.Millisecond))
+				// Back to no configuration for the next round.
+				if _, err := st.SetRoleConfig(ctx, big.ID, nil, validate); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/scimd/scimd/internal/console"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/storetest"
+	"github.com/scimd/scimd/sdk"
 )
 
 type browserless struct {
@@ -133,6 +134,61 @@ func TestConsoleSignInAndCSRF(t *testing.T) {
 			}
 			if resp, _ := k.do("GET", "/admin/tenants/nope/users", nil, nil); resp.StatusCode != http.StatusNotFound {
 				t.Fatalf("unknown tenant: %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestConsoleRolesPage, on both stores: a tenant's roles page shows the role
+// configuration it works under, its roles with their holders, and its groups with the
+// roles each gives (unmapped ones as such); a role's page lists its holders.
+func TestConsoleRolesPage(t *testing.T) {
+	for _, be := range storetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			full := storetest.StartFull(t, be.Open(t), server.Options{Console: console.Options{Password: consolePassword}})
+			tn := full.NewTenant(t, "acme")
+			post := func(path string, body map[string]any) string {
+				r, err := tn.Client.Do(t.Context(), "POST", path, body)
+				if err != nil || r.Status != 201 {
+					t.Fatalf("POST %s: %v %v", path, r, err)
+				}
+				m, err := r.JSON()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m["id"].(string)
+			}
+			ada := post("/Users", map[string]any{"userName": "ada@acme.example"})
+			post("/Users", map[string]any{"userName": "bob@acme.example"})
+			post("/Groups", map[string]any{"displayName": "Okta-Alloy-Admins", "members": []any{map[string]any{"value": ada}}})
+			post("/Groups", map[string]any{"displayName": "Sales", "members": []any{}})
+			b := newClient(t, full.Root)
+			if resp, _ := b.do("POST", "/admin/login", url.Values{"secret": {consolePassword}}, nil); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("sign in: %d", resp.StatusCode)
+			}
+			resp, page := b.do("GET", "/admin/tenants/"+tn.ID+"/roles", nil, nil)
+			if resp.StatusCode != 200 || !strings.Contains(page, "is a role of its own name") || !strings.Contains(page, ">Okta-Alloy-Admins</a>") {
+				t.Fatalf("roles page without a configuration: %d\n%s", resp.StatusCode, page)
+			}
+
+			api := sdk.New(full.Root, full.APIKey(t, "", "admin"))
+			if _, err := api.SetRoleConfig(t.Context(), tn.ID, sdk.RoleConfig{Mode: "single", DefaultRole: "viewer",
+				Roles: []sdk.RoleDef{{Name: "admin", Description: "Full access"}, {Name: "viewer"}},
+				Rules: []sdk.RoleRule{{Group: "Okta-Alloy-Admins", Role: "admin"}}}); err != nil {
+				t.Fatal(err)
+			}
+			resp, page = b.do("GET", "/admin/tenants/"+tn.ID+"/roles", nil, nil)
+			for _, want := range []string{"Mode <strong>single</strong>", "named “Okta-Alloy-Admins”", "hold <strong>viewer</strong>",
+				`/roles/admin">admin</a></th>
+  <td>1</td>`, `/roles/viewer">viewer</a></th>
+  <td>1</td>`, "Full access", "<th scope=\"row\">Sales</th>\n  <td>0</td>\n  <td><em>unmapped</em></td>", "Source: tenant"} {
+				if resp.StatusCode != 200 || !strings.Contains(page, want) {
+					t.Fatalf("roles page under a configuration: %d, no %q in\n%s", resp.StatusCode, want, page)
+				}
+			}
+			resp, page = b.do("GET", "/admin/tenants/"+tn.ID+"/roles/admin", nil, nil)
+			if resp.StatusCode != 200 || !strings.Contains(page, "ada@acme.example") || strings.Contains(page, "bob@acme.example") {
+				t.Fatalf("admin's page: %d\n%s", resp.StatusCode, page)
 			}
 		})
 	}

@@ -194,8 +194,22 @@ func (c *Console) roles(w http.ResponseWriter, r *http.Request, p *page) error {
 	if err != nil {
 		return err
 	}
+	settings, err := c.svc.RoleSettings(r.Context(), p.Tenant.ID)
+	if err != nil {
+		return err
+	}
+	gp, err := c.svc.Groups(r.Context(), p.Tenant.ID, r.URL.Query().Get("groups"), 50)
+	if err != nil {
+		return err
+	}
 	p.Title, p.Section = "Roles of "+p.Tenant.Name, "roles"
-	p.Data = rp
+	p.Data = struct {
+		Roles      []service.Role
+		Next       string
+		Settings   service.RoleSettings
+		Groups     []service.GroupRoles
+		NextGroups string
+	}{rp.Roles, rp.Next, settings, gp.Groups, gp.Next}
 	return c.show(w, r, "roles", p)
 }
 
