@@ -134,8 +134,8 @@ func userResource(u *store.User) map[string]any {
 
 func groupResource(g *store.Group) map[string]any { return resourceOf("Group", g.ID, g.Meta, g.Data) }
 
-// usersBySeq reads users with their groups.
-func usersBySeq(r runner, tenantID string, seqs []int64) (map[int64]*store.User, error) {
+// userDocsBySeq reads users, without their groups and roles.
+func userDocsBySeq(r runner, tenantID string, seqs []int64) (map[int64]*store.User, error) {
 	out := make(map[int64]*store.User, len(seqs))
 	const chunkSize = 500
 	for start := 0; start < len(seqs); start += chunkSize {
@@ -160,17 +160,6 @@ func usersBySeq(r runner, tenantID string, seqs []int64) (map[int64]*store.User,
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("load users: %w", err)
 		}
-	}
-	groups, err := userGroups(r, tenantID, seqs)
-	if err != nil {
-		return nil, err
-	}
-	held, err := storedRoles(r, tenantID, seqs)
-	if err != nil {
-		return nil, err
-	}
-	for seq, u := range out {
-		u.Groups, u.Roles = groups[seq], held[seq]
 	}
 	return out, nil
 }

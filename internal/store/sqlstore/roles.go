@@ -132,11 +132,12 @@ func storedRoles(r runner, tenantID string, seqs []int64) (map[int64][]string, e
 	return out, nil
 }
 
-// deriveRoles derives the roles of the users that exist among seqs under cfg.
-func deriveRoles(r runner, tenantID string, cfg roles.Config, seqs []int64) (map[int64][]string, error) {
+// deriveRoles derives the roles of the users that exist among seqs under cfg, and
+// returns them with the users' groups.
+func deriveRoles(r runner, tenantID string, cfg roles.Config, seqs []int64) (map[int64][]string, map[int64][]store.GroupRef, error) {
 	groups, err := userGroups(r, tenantID, seqs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make(map[int64][]string, len(seqs))
 	cols := "seq, active"
@@ -151,7 +152,7 @@ func deriveRoles(r runner, tenantID string, cfg roles.Config, seqs []int64) (map
 		}
 		rows, err := r.query("SELECT "+cols+" FROM users WHERE tenant_id = ? AND seq IN ("+placeholders(len(chunk))+")", args...)
 		if err != nil {
-			return nil, fmt.Errorf("derive roles: %w", err)
+			return nil, nil, fmt.Errorf("derive roles: %w", err)
 		}
 		for rows.Next() {
 			var seq int64
@@ -163,14 +164,14 @@ func deriveRoles(r runner, tenantID string, cfg roles.Config, seqs []int64) (map
 			}
 			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("derive roles: %w", err)
+				return nil, nil, fmt.Errorf("derive roles: %w", err)
 			}
 			var assigned []string
 			if cfg.SCIMRoles {
 				data, err := decodeDoc([]byte(doc))
 				if err != nil {
 					rows.Close()
-					return nil, err
+					return nil, nil, err
 				}
 				assigned = assignedRoles(data)
 			}
@@ -178,10 +179,10 @@ func deriveRoles(r runner, tenantID string, cfg roles.Config, seqs []int64) (map
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("derive roles: %w", err)
+			return nil, nil, fmt.Errorf("derive roles: %w", err)
 		}
 	}
-	return out, nil
+	return out, groups, nil
 }
 
 func groupsForRules(refs []store.GroupRef) []roles.Group {
@@ -294,7 +295,7 @@ func (w *roleWatch) emitRoleChanges(r runner, tenantID string) error {
 // applyDerived derives the roles of users under cfg, stores and announces those that
 // differ from before, and returns their seqs.
 func applyDerived(r runner, tenantID string, cfg roles.Config, seqs []int64, before map[int64][]string) ([]int64, error) {
-	after, err := deriveRoles(r, tenantID, cfg, seqs)
+	after, groups, err := deriveRoles(r, tenantID, cfg, seqs)
 	if err != nil {
 		return nil, err
 	}
@@ -310,12 +311,14 @@ func applyDerived(r runner, tenantID string, cfg roles.Config, seqs []int64, bef
 	if err := writeRoles(r, tenantID, changed, after); err != nil {
 		return nil, err
 	}
-	users, err := usersBySeq(r, tenantID, changed)
+	// The users for the events, with the groups and roles just derived.
+	users, err := userDocsBySeq(r, tenantID, changed)
 	if err != nil {
 		return nil, err
 	}
 	for _, seq := range changed {
 		if u, ok := users[seq]; ok {
+			u.Groups, u.Roles = groups[seq], after[seq]
 			r.emit(tenantID, events.UserRolesChanged, events.Data{Resource: userResource(u), RolesBefore: before[seq], RolesAfter: after[seq]})
 		}
 	}
