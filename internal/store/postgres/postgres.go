@@ -432,6 +432,14 @@ func (d dialect) PrimaryValue(doc string, path []string, sub string, t scim.Attr
 // TryTxLock takes an advisory lock held until the transaction ends, without waiting.
 func (dialect) TryTxLock() string { return "SELECT pg_try_advisory_xact_lock(?)" }
 
+// TxLock waits for an advisory lock held until the transaction ends.
+func (dialect) TxLock(shared bool) string {
+	if shared {
+		return "SELECT pg_advisory_xact_lock_shared(?)"
+	}
+	return "SELECT pg_advisory_xact_lock(?)"
+}
+
 // SkipLocked makes concurrent transactions (several instances) pick different rows.
 func (dialect) SkipLocked(alias string) string { return " FOR UPDATE OF " + alias + " SKIP LOCKED" }
 

@@ -315,6 +315,9 @@ func (dialect) RolesJSON() string {
 // TryTxLock always succeeds: the single writer already serializes every transaction.
 func (dialect) TryTxLock() string { return "SELECT ? IS NOT NULL" }
 
+// TxLock is not needed: the single writer already serializes every transaction.
+func (dialect) TxLock(bool) string { return "" }
+
 // SkipLocked is not needed: the single writer serializes every transaction.
 func (dialect) SkipLocked(string) string { return "" }
 

@@ -51,6 +51,9 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Reso
 	now := s.now()
 	g := &store.Group{ID: store.NewID(), Data: data, Meta: store.Meta{Created: now, LastModified: now, Version: 1}}
 	err = s.inWrite(ctx, func(r runner) error {
+		if err := s.lockRoles(r, tenantID, true); err != nil {
+			return err
+		}
 		if err := checkDisplayNameFree(r, tenantID, cols, ""); err != nil {
 			return err
 		}
@@ -190,6 +193,9 @@ func (s *Store) GroupMembers(ctx context.Context, tenantID, id string, each func
 func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change func(*store.Group) (scim.Resource, []store.MemberOp, error)) (*store.Group, error) {
 	var out *store.Group
 	err := s.inWrite(ctx, func(r runner) error {
+		if err := s.lockRoles(r, tenantID, true); err != nil {
+			return err
+		}
 		seq, cur, err := s.getGroup(r, tenantID, id, true)
 		if err != nil {
 			return err
@@ -320,8 +326,8 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 // is bumped. A change is counted by its net effect: a member removed and added back (or
 // added and removed) in one request leaves the group, the user and both versions as they
 // were.
-// Before changing a user's membership it records the user's roles in roles. It returns
-// the users added and removed, by net effect, sorted.
+// The users whose membership changed are added to roles, to derive their roles again. It
+// returns the users added and removed, by net effect, sorted.
 func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []store.MemberOp, roles *roleWatch) (added, removed []int64, err error) {
 	net := map[int64]int{} // +1 added, -1 removed, 0 back where it was
 	for _, op := range ops {
@@ -349,12 +355,6 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 					add = append(add, seq)
 				}
 			}
-		}
-		if err := roles.watch(r, tenantID, remove); err != nil {
-			return nil, nil, err
-		}
-		if err := roles.watch(r, tenantID, add); err != nil {
-			return nil, nil, err
 		}
 		removedNow, err := changeMembers(r, tenantID, groupSeq, remove, false)
 		if err != nil {
@@ -394,6 +394,10 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 	slices.Sort(changed)
 	slices.Sort(added)
 	slices.Sort(removed)
+	// Their roles are derived again once their rows are locked below.
+	if err := roles.watch(r, tenantID, changed); err != nil {
+		return nil, nil, err
+	}
 	now := s.now().UnixNano()
 	for start := 0; start < len(changed); start += memberBatch {
 		chunk := changed[start:min(start+memberBatch, len(changed))]
@@ -526,6 +530,9 @@ func memberSeqs(r runner, tenantID string, groupSeq int64) ([]int64, error) {
 
 func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func(store.Meta) error) error {
 	err := s.inWrite(ctx, func(r runner) error {
+		if err := s.lockRoles(r, tenantID, true); err != nil {
+			return err
+		}
 		seq, cur, err := s.getGroup(r, tenantID, id, true)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -21,6 +22,26 @@ import (
 // roles.Config.UserRoles in the same transaction, writes the rows that changed and emits
 // user.roles_changed: a reader of the directory, of a SCIM User and of the events sees
 // the same roles at every commit.
+
+// A tenant's role configuration must not change while a write derives roles under it:
+// every write that can derive roles holds its tenant's roles lock shared from its start,
+// and a configuration change holds it exclusively. (On PostgreSQL an advisory lock, so
+// that the writes of one tenant do not contend on a row; SQLite's single writer
+// serializes every transaction already.) Taken first, before any row lock, it cannot
+// deadlock with the row locks taken after it.
+func (s *Store) lockRoles(r runner, tenantID string, shared bool) error {
+	q := s.d.TxLock(shared)
+	if q == "" {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte("scimd roles " + tenantID))
+	var ignored any
+	if err := r.dynRow(q, int64(h.Sum64())).Scan(&ignored); err != nil {
+		return fmt.Errorf("take roles lock: %w", err)
+	}
+	return nil
+}
 
 // defaultConfigKey is the role_configs row of the configuration for every tenant without
 // its own; tenant ids are generated and never take this form.
@@ -249,38 +270,30 @@ func rolesAttr(names []string) []any {
 	return out
 }
 
-// roleWatch records users' roles before a change so that emitRoleChanges can derive them
-// again, store what changed and emit user.roles_changed.
+// roleWatch collects the users a change may give other roles, so that emitRoleChanges
+// can derive theirs again, store what changed and emit user.roles_changed.
 type roleWatch struct {
-	before map[int64][]string
+	seqs map[int64]bool
 }
 
-func newRoleWatch() *roleWatch { return &roleWatch{before: map[int64][]string{}} }
+func newRoleWatch() *roleWatch { return &roleWatch{seqs: map[int64]bool{}} }
 
-// watch records the stored roles of the users not yet watched.
-func (w *roleWatch) watch(r runner, tenantID string, seqs []int64) error {
-	var fresh []int64
+// watch adds users to derive again.
+func (w *roleWatch) watch(_ runner, _ string, seqs []int64) error {
 	for _, seq := range seqs {
-		if _, ok := w.before[seq]; !ok {
-			fresh = append(fresh, seq)
-		}
+		w.seqs[seq] = true
 	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	held, err := storedRoles(r, tenantID, fresh)
-	if err != nil {
-		return err
-	}
-	maps.Copy(w.before, held)
 	return nil
 }
 
 // emitRoleChanges derives the roles of every watched user again, stores those that
 // changed and emits user.roles_changed for each, in the order of their seqs. Users
-// deleted since are skipped (their rows went with them).
+// deleted since are skipped (their rows went with them). The callers have locked the
+// users' rows (bumping their versions) by now: their stored roles, read here, are those a
+// concurrent change of the same users committed, and no other change of them can commit
+// before this one.
 func (w *roleWatch) emitRoleChanges(r runner, tenantID string) error {
-	seqs := slices.Sorted(maps.Keys(w.before))
+	seqs := slices.Sorted(maps.Keys(w.seqs))
 	if len(seqs) == 0 {
 		return nil
 	}
@@ -288,7 +301,11 @@ func (w *roleWatch) emitRoleChanges(r runner, tenantID string) error {
 	if err != nil {
 		return err
 	}
-	_, err = applyDerived(r, tenantID, cfg, seqs, w.before)
+	before, err := storedRoles(r, tenantID, seqs)
+	if err != nil {
+		return err
+	}
+	_, err = applyDerived(r, tenantID, cfg, seqs, before)
 	return err
 }
 
@@ -368,7 +385,12 @@ func (s *Store) SetRoleConfig(ctx context.Context, tenantID string, cfg *roles.C
 	var out store.RoleChange
 	err := s.inWrite(ctx, func(r runner) error {
 		out = store.RoleChange{}
-		var tenants []string
+		// affected are the tenants whose configuration in effect changes.
+		type affected struct {
+			id       string
+			old, new roles.Config
+		}
+		var tenants []affected
 		key := tenantID
 		if tenantID == "" {
 			key = defaultConfigKey
@@ -376,7 +398,9 @@ func (s *Store) SetRoleConfig(ctx context.Context, tenantID string, cfg *roles.C
 			if _, err := s.tenantWhere(r, "id = ?"+s.d.ForUpdate(), tenantID); err != nil {
 				return err
 			}
-			tenants = []string{tenantID}
+			if err := s.lockRoles(r, tenantID, false); err != nil {
+				return err
+			}
 		}
 		own, def, err := roleConfigs(r, key)
 		if err != nil {
@@ -400,8 +424,11 @@ func (s *Store) SetRoleConfig(ctx context.Context, tenantID string, cfg *roles.C
 			out.Unchanged = true
 			return nil
 		}
-		if tenantID == "" {
-			// Tenants with their own configuration keep it; the others change.
+		if tenantID != "" {
+			tenants = append(tenants, affected{tenantID, roles.Effective(own, def), roles.Effective(cfg, def)})
+		} else {
+			// The tenants without a configuration of their own work under the default;
+			// so do the roles of those whose own lists none.
 			rows, err := r.query("SELECT id FROM tenants WHERE id NOT IN (SELECT tenant_id FROM role_configs) ORDER BY id")
 			if err != nil {
 				return err
@@ -412,16 +439,25 @@ func (s *Store) SetRoleConfig(ctx context.Context, tenantID string, cfg *roles.C
 					rows.Close()
 					return err
 				}
-				tenants = append(tenants, id)
+				tenants = append(tenants, affected{id, roles.Effective(nil, own), roles.Effective(nil, cfg)})
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
 			}
+			var newRoles []roles.Role
 			if cfg != nil {
-				// A tenant's configuration that inherits the default's roles must still
-				// name only roles the new default lists.
-				if err := checkInheritors(r, cfg.Roles, validate); err != nil {
+				newRoles = cfg.Roles
+			}
+			inheritors, err := inheritingConfigs(r, newRoles, validate)
+			if err != nil {
+				return err
+			}
+			for _, t := range inheritors {
+				tenants = append(tenants, affected{t.id, roles.Effective(&t.cfg, own), roles.Effective(&t.cfg, cfg)})
+			}
+			for _, t := range tenants {
+				if err := s.lockRoles(r, t.id, false); err != nil {
 					return err
 				}
 			}
@@ -442,7 +478,7 @@ func (s *Store) SetRoleConfig(ctx context.Context, tenantID string, cfg *roles.C
 			}
 		}
 		for _, t := range tenants {
-			n, changed, err := s.recomputeTenant(r, t, own, def, cfg, tenantID == "")
+			n, changed, err := s.recomputeTenant(r, t.id, t.old, t.new)
 			if err != nil {
 				return err
 			}
@@ -457,44 +493,46 @@ func (s *Store) SetRoleConfig(ctx context.Context, tenantID string, cfg *roles.C
 	return out, nil
 }
 
-// checkInheritors validates the tenants' configurations that list no roles of their own
-// against the default's new roles.
-func checkInheritors(r runner, newRoles []roles.Role, validate func(roles.Config, []roles.Role) error) error {
-	rows, err := r.query("SELECT tenant_id, config FROM role_configs WHERE tenant_id <> ?", defaultConfigKey)
+type inheritor struct {
+	id  string
+	cfg roles.Config
+}
+
+// inheritingConfigs returns the tenants' configurations that list no roles of their own
+// (they use the default's), after checking each against the default's new roles: a
+// default that would leave one invalid is refused.
+func inheritingConfigs(r runner, newRoles []roles.Role, validate func(roles.Config, []roles.Role) error) ([]inheritor, error) {
+	rows, err := r.query("SELECT tenant_id, config FROM role_configs WHERE tenant_id <> ? ORDER BY tenant_id", defaultConfigKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
+	var out []inheritor
 	for rows.Next() {
 		var id, text string
 		if err := rows.Scan(&id, &text); err != nil {
-			return err
+			return nil, err
 		}
 		var c roles.Config
 		if err := json.Unmarshal([]byte(text), &c); err != nil {
-			return fmt.Errorf("decode role configuration of %s: %w", id, err)
+			return nil, fmt.Errorf("decode role configuration of %s: %w", id, err)
 		}
-		if c.Canonical().Mode != roles.ModeGroups && len(c.Roles) == 0 {
-			if err := validate(c, newRoles); err != nil {
-				return scim.InvalidValue("tenant %s inherits the default roles and would no longer be valid: %v", id, err)
-			}
+		if c.Canonical().Mode == roles.ModeGroups || len(c.Roles) > 0 {
+			continue
 		}
+		if err := validate(c, newRoles); err != nil {
+			return nil, scim.InvalidValue("tenant %s uses the default configuration's roles and would no longer be valid: %v", id, err)
+		}
+		out = append(out, inheritor{id, c})
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // recomputeTenant derives again the roles of the tenant's users that a configuration
 // change can affect and returns how many it derived and how many changed. When only the
 // rules differ, those are the members of the groups whose mapped roles differ; otherwise
 // every user of the tenant.
-func (s *Store) recomputeTenant(r runner, tenantID string, own, def, next *roles.Config, isDefault bool) (int, int, error) {
-	var oldCfg, newCfg roles.Config
-	if isDefault {
-		var tenantOwn *roles.Config // none: only tenants without one are recomputed
-		oldCfg, newCfg = roles.Effective(tenantOwn, own), roles.Effective(tenantOwn, next)
-	} else {
-		oldCfg, newCfg = roles.Effective(own, def), roles.Effective(next, def)
-	}
+func (s *Store) recomputeTenant(r runner, tenantID string, oldCfg, newCfg roles.Config) (int, int, error) {
 	var seqs []int64
 	var err error
 	if roles.SameDerivation(oldCfg, newCfg) {

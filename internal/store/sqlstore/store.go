@@ -52,6 +52,10 @@ type Dialect interface {
 	// integer parameter until the transaction ends, returning whether it got it (true at
 	// once where one writer serializes every transaction).
 	TryTxLock() string
+	// TxLock is a query that waits for a lock named by its one integer parameter, held
+	// until the transaction ends: shared or exclusive ("" where one writer serializes
+	// every transaction).
+	TxLock(shared bool) string
 	// SkipLocked is appended to a SELECT (in a subquery of an UPDATE) that picks rows of
 	// table alias to change, so that concurrent transactions pick different rows ("" where
 	// one writer serializes every transaction).

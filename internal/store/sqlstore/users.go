@@ -68,6 +68,9 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, data scim.Resou
 	now := s.now()
 	u := &store.User{ID: store.NewID(), Meta: store.Meta{Created: now, LastModified: now, Version: 1}}
 	err := s.inWrite(ctx, func(r runner) error {
+		if err := s.lockRoles(r, tenantID, true); err != nil {
+			return err
+		}
 		cfg, err := roleConfig(r, tenantID)
 		if err != nil {
 			return err
@@ -243,6 +246,9 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.Rea
 func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func(*store.User) (scim.Resource, error)) (*store.User, error) {
 	var out *store.User
 	err := s.inWrite(ctx, func(r runner) error {
+		if err := s.lockRoles(r, tenantID, true); err != nil {
+			return err
+		}
 		seq, cur, err := s.getUser(r, tenantID, id, true)
 		if err != nil {
 			return err
@@ -363,6 +369,10 @@ func jsonEqual(a, b scim.Resource) bool {
 
 func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(store.Meta) error) error {
 	err := s.inWrite(ctx, func(r runner) error {
+		// Not during a configuration change, which writes the roles of users it has read.
+		if err := s.lockRoles(r, tenantID, true); err != nil {
+			return err
+		}
 		seq, cur, err := s.getUser(r, tenantID, id, true)
 		if err != nil {
 			return err
