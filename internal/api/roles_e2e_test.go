@@ -3,10 +3,14 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/scimclient"
 	"github.com/scimd/scimd/internal/storetest"
 	"github.com/scimd/scimd/sdk"
@@ -324,4 +328,95 @@ func jsonEqual(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// TestRolesUnderConcurrency changes the memberships of the same users through different
+// groups from several clients at once, deactivates and reactivates them, and switches the
+// tenant's role configuration meanwhile; afterwards every user's stored roles are what
+// its groups give under the final configuration, in the directory and in SCIM alike, and
+// no request failed with a server error.
+func TestRolesUnderConcurrency(t *testing.T) {
+	spec := newSpecValidator(t)
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b, spec)
+			ctx := context.Background()
+			c := newRoleCase(t, e, "busy")
+			const nUsers, nGroups, workers, rounds = 12, 4, 4, 25
+			var users, groups []string
+			for i := range nUsers {
+				users = append(users, c.user(fmt.Sprintf("u%02d", i)))
+			}
+			for i := range nGroups {
+				groups = append(groups, c.group(fmt.Sprintf("Team %d", i), fmt.Sprintf("team%d", i)))
+			}
+			configs := []sdk.RoleConfig{
+				{Mode: "single", Roles: appRoles, DefaultRole: "viewer", Rules: []sdk.RoleRule{{Group: "Team 0", Role: "admin"}, {GroupPattern: "Team *", Role: "analyst"}}},
+				{Mode: "multi", Roles: appRoles, Rules: []sdk.RoleRule{{Group: "Team 1", Role: "admin"}, {Group: "Team 2", Role: "viewer"}}},
+			}
+			var wg sync.WaitGroup
+			errs := make(chan string, workers*rounds+rounds)
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rnd := rand.New(rand.NewPCG(uint64(w), 7))
+					for range rounds {
+						u := users[rnd.IntN(nUsers)]
+						var resp *scimclient.Response
+						var err error
+						switch k := rnd.IntN(5); {
+						case k < 2:
+							resp, err = c.idp.Send(ctx, scimclient.Request{Method: "PATCH", Path: "/Groups/" + groups[rnd.IntN(nGroups)],
+								Body: patch(op("add", "members", []any{map[string]any{"value": u}}))})
+						case k < 4:
+							resp, err = c.idp.Send(ctx, scimclient.Request{Method: "PATCH", Path: "/Groups/" + groups[rnd.IntN(nGroups)],
+								Body: patch(op("remove", `members[value eq "`+u+`"]`, nil))})
+						default:
+							resp, err = c.idp.Send(ctx, scimclient.Request{Method: "PATCH", Path: "/Users/" + u,
+								Body: patch(op("replace", "active", rnd.IntN(3) > 0))})
+						}
+						if err != nil || resp.Status >= 500 {
+							errs <- fmt.Sprintf("%v %v", err, resp)
+						}
+					}
+				}()
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 6 {
+					if _, err := e.admin.SetRoleConfig(ctx, c.tenant, configs[i%2]); err != nil {
+						errs <- err.Error()
+					}
+				}
+			}()
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+
+			// The final configuration is configs[1]: derive every user's roles from its
+			// groups as SCIM shows them, and compare.
+			final := roles.Config{Mode: roles.ModeMulti, Roles: []roles.Role{{Name: "admin"}, {Name: "analyst"}, {Name: "viewer"}},
+				Rules: []roles.Rule{{Group: "Team 1", Role: "admin"}, {Group: "Team 2", Role: "viewer"}}}
+			for _, u := range users {
+				m := wantStatus(t, send(t, c.idp, "GET", "/Users/"+u, nil), 200, "read "+u)
+				var in []roles.Group
+				list, _ := m["groups"].([]any)
+				for _, g := range list {
+					gm := g.(map[string]any)
+					in = append(in, roles.Group{ID: gm["value"].(string), DisplayName: gm["display"].(string)})
+				}
+				active, _ := m["active"].(bool)
+				want := final.UserRoles(in, active, nil)
+				c.holds("after the storm", u, want...)
+			}
+			// Setting the final configuration again finds nothing to change.
+			if u := c.set("again", configs[1]); !u.Unchanged {
+				t.Errorf("final configuration set again: %+v", u)
+			}
+		})
+	}
 }
