@@ -97,6 +97,7 @@ func New(svc *service.Service, opts Options) (*Console, error) {
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/users/{id}", c.authed(c.user))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/roles", c.authed(c.roles))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/roles/{id}", c.authed(c.role))
+	c.mux.HandleFunc("POST "+Prefix+"/tenants/{tenant}/role-config", c.authed(c.setRoleConfig))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/activity", c.authed(c.activity))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/activity/{id}", c.authed(c.activityEntry))
 	c.mux.HandleFunc("GET "+Prefix+"/tenants/{tenant}/credentials", c.authed(c.credentials))

@@ -190,6 +190,40 @@ func TestConsoleRolesPage(t *testing.T) {
 			if resp.StatusCode != 200 || !strings.Contains(page, "ada@acme.example") || strings.Contains(page, "bob@acme.example") {
 				t.Fatalf("admin's page: %d\n%s", resp.StatusCode, page)
 			}
+
+			// The configuration is edited on the page: refused with a reason, saved, removed.
+			_, page = b.do("GET", "/admin/tenants/"+tn.ID+"/roles", nil, nil)
+			m := csrfField.FindStringSubmatch(page)
+			if m == nil || !strings.Contains(page, `&#34;default_role&#34;: &#34;viewer&#34;`) {
+				t.Fatalf("no form with the configuration:\n%s", page)
+			}
+			postForm := func(form url.Values) (*http.Response, string) {
+				form.Set("csrf", m[1])
+				return b.do("POST", "/admin/tenants/"+tn.ID+"/role-config", form, nil)
+			}
+			if resp, page := postForm(url.Values{"config": {`{"mode": "single", "roles": [{"name": "admin"}], "rules": [{"group": "Sales", "role": "owner"}]}`}}); resp.StatusCode != 400 || !strings.Contains(page, "rules[0].role") {
+				t.Fatalf("a rule naming no role: %d\n%s", resp.StatusCode, page)
+			}
+			if resp, page := postForm(url.Values{"config": {`{"mode": "single", "rulez": []}`}}); resp.StatusCode != 400 || !strings.Contains(page, "rulez") {
+				t.Fatalf("an unknown field: %d\n%s", resp.StatusCode, page)
+			}
+			resp, _ = postForm(url.Values{"config": {`{"mode": "multi", "roles": [{"name": "admin"}, {"name": "seller"}], "rules": [{"group": "Okta-Alloy-Admins", "role": "admin"}, {"group_pattern": "Sal*", "role": "seller"}]}`}})
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("save: %d", resp.StatusCode)
+			}
+			_, page = b.do("GET", resp.Header.Get("Location"), nil, nil)
+			if !strings.Contains(page, "Saved: roles derived again for 2 users, 1 changed.") || !strings.Contains(page, "<td>seller</td>") {
+				t.Fatalf("after saving:\n%s", page)
+			}
+			if u, err := api.GetUser(t.Context(), tn.ID, ada); err != nil || len(u.Roles) != 1 || u.Roles[0] != "admin" {
+				t.Fatalf("ada after saving: %+v %v", u, err)
+			}
+			if resp, _ = postForm(url.Values{"clear": {"1"}}); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("remove: %d", resp.StatusCode)
+			}
+			if u, err := api.GetUser(t.Context(), tn.ID, ada); err != nil || len(u.Roles) != 1 || u.Roles[0] != "Okta-Alloy-Admins" {
+				t.Fatalf("ada after removing the configuration: %+v %v", u, err)
+			}
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/service"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -202,15 +203,48 @@ func (c *Console) roles(w http.ResponseWriter, r *http.Request, p *page) error {
 	if err != nil {
 		return err
 	}
+	shown := settings.Effective
+	if settings.Config != nil {
+		shown = *settings.Config
+	}
+	text, err := json.MarshalIndent(shown, "", "  ")
+	if err != nil {
+		return err
+	}
 	p.Title, p.Section = "Roles of "+p.Tenant.Name, "roles"
+	p.Message = r.URL.Query().Get("done")
 	p.Data = struct {
 		Roles      []service.Role
 		Next       string
 		Settings   service.RoleSettings
+		ConfigJSON string
 		Groups     []service.GroupRoles
 		NextGroups string
-	}{rp.Roles, rp.Next, settings, gp.Groups, gp.Next}
+	}{rp.Roles, rp.Next, settings, string(text), gp.Groups, gp.Next}
 	return c.show(w, r, "roles", p)
+}
+
+// setRoleConfig replaces the tenant's role configuration with the form's JSON, or removes
+// it (clear), through the service as the API and the CLI do.
+func (c *Console) setRoleConfig(w http.ResponseWriter, r *http.Request, p *page) error {
+	var cfg *roles.Config
+	if r.PostFormValue("clear") == "" {
+		decoded, err := roles.Decode([]byte(r.PostFormValue("config")))
+		if err != nil {
+			return &service.Error{Kind: service.Invalid, Field: "config", Detail: "The configuration is not valid JSON of a role configuration: " + err.Error()}
+		}
+		cfg = &decoded
+	}
+	u, err := c.svc.SetRoleSettings(r.Context(), p.Tenant.ID, cfg)
+	if err != nil {
+		return err
+	}
+	done := fmt.Sprintf("Saved: roles derived again for %d users, %d changed.", u.Recomputed, u.Changed)
+	if u.Unchanged {
+		done = "Nothing changed: the configuration was already this one."
+	}
+	http.Redirect(w, r, Prefix+"/tenants/"+url.PathEscape(p.Tenant.ID)+"/roles?done="+url.QueryEscape(done), http.StatusSeeOther)
+	return nil
 }
 
 func (c *Console) role(w http.ResponseWriter, r *http.Request, p *page) error {
