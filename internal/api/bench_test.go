@@ -76,8 +76,8 @@ func seedSQL(sqlite bool) []string {
 		 SELECT u.tenant_id, g.seq, u.seq FROM users u JOIN groups g ON g.tenant_id = u.tenant_id AND g.id = 'g-small'
 		 WHERE u.tenant_id = ` + p(1) + ` AND u.seq IN (7, 70007, 300007, 600007, 900007)`,
 		// Without a role configuration an active user holds its groups' names, by name.
-		`INSERT INTO user_roles (tenant_id, user_seq, role, rank)
-		 SELECT m.tenant_id, m.user_seq, g.display_name, row_number() OVER (PARTITION BY m.user_seq ORDER BY g.display_name_fold, g.seq)
+		`INSERT INTO user_roles (tenant_id, user_seq, role, role_fold, rank)
+		 SELECT m.tenant_id, m.user_seq, g.display_name, g.display_name_fold, row_number() OVER (PARTITION BY m.user_seq ORDER BY g.display_name_fold, g.seq)
 		 FROM group_members m JOIN groups g ON g.seq = m.group_seq JOIN users u ON u.seq = m.user_seq WHERE u.active`,
 		`ANALYZE`,
 	}

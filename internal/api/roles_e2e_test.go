@@ -228,6 +228,15 @@ func TestRoleMapping(t *testing.T) {
 				t.Errorf("roles: %q, want %q", counts, want)
 			}
 			c.holders("single", "viewer", "cat", "dan", "eve")
+			// A SCIM filter on roles reads the derived roles (roles.value is caseExact false).
+			lm := wantStatus(t, send(t, c.idp, "GET", `/Users?filter=roles.value%20eq%20%22VIEWER%22&attributes=userName`, nil), 200, "filter on roles")
+			var names []string
+			for _, r := range lm["Resources"].([]any) {
+				names = append(names, r.(map[string]any)["userName"].(string))
+			}
+			if want := []string{"cat@acme.example", "dan@acme.example", "eve@acme.example"}; !slices.Equal(names, want) {
+				t.Errorf("roles.value eq \"VIEWER\": %q, want %q", names, want)
+			}
 
 			// Membership changes derive roles at once.
 			wantStatus(t, send(t, c.idp, "PATCH", "/Groups/"+admins, patch(op("add", "members", []any{map[string]any{"value": ben}}))), 204, "add ben to admins")

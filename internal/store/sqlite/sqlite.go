@@ -542,12 +542,13 @@ CREATE TABLE user_roles (
 	tenant_id TEXT NOT NULL,
 	user_seq INTEGER NOT NULL REFERENCES users(seq) ON DELETE CASCADE,
 	role TEXT NOT NULL,
+	role_fold TEXT NOT NULL,
 	rank INTEGER NOT NULL,
 	PRIMARY KEY (tenant_id, user_seq, role)
 ) WITHOUT ROWID;
 CREATE INDEX user_roles_role ON user_roles(tenant_id, role, user_seq);
-INSERT INTO user_roles (tenant_id, user_seq, role, rank)
-	SELECT m.tenant_id, m.user_seq, g.display_name,
+INSERT INTO user_roles (tenant_id, user_seq, role, role_fold, rank)
+	SELECT m.tenant_id, m.user_seq, g.display_name, g.display_name_fold,
 		row_number() OVER (PARTITION BY m.user_seq ORDER BY g.display_name_fold, g.seq)
 	FROM group_members m JOIN groups g ON g.seq = m.group_seq JOIN users u ON u.seq = m.user_seq WHERE u.active <> 0;
 `}

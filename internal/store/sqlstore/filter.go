@@ -95,6 +95,15 @@ var usersTable = resourceTable{
 				"type":    {expr: "'direct'", fold: true},
 			},
 		},
+		// The roles a user holds are derived (docs/roles.md), so a filter on them reads
+		// the derived roles, not what an identity provider may have assigned.
+		"roles": {
+			prefix: "u.seq IN (SELECT r.user_seq FROM user_roles r WHERE r.tenant_id = ? AND r.tenant_id = ? AND ",
+			subs: map[string]column{
+				"value":   {expr: "r.role_fold", fold: true},
+				"display": {expr: "r.role_fold", fold: true},
+			},
+		},
 	},
 	indexedEq: map[string]string{
 		"emails.value": "u.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ? AND e.value_fold = ?)",

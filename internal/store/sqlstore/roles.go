@@ -239,9 +239,9 @@ func insertRoles(r runner, tenantID string, seqs []int64, held map[int64][]strin
 		if len(args) == 0 {
 			return nil
 		}
-		n := len(args) / 4
-		_, err := r.exec("INSERT INTO user_roles (tenant_id, user_seq, role, rank) VALUES "+
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", n), ","), args...)
+		n := len(args) / 5
+		_, err := r.exec("INSERT INTO user_roles (tenant_id, user_seq, role, role_fold, rank) VALUES "+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?),", n), ","), args...)
 		args = args[:0]
 		if err != nil {
 			return fmt.Errorf("write user roles: %w", err)
@@ -250,8 +250,8 @@ func insertRoles(r runner, tenantID string, seqs []int64, held map[int64][]strin
 	}
 	for _, seq := range seqs {
 		for rank, role := range held[seq] {
-			args = append(args, tenantID, seq, role, rank+1)
-			if len(args)/4 == roleRowBatch {
+			args = append(args, tenantID, seq, role, store.Fold(role), rank+1)
+			if len(args)/5 == roleRowBatch {
 				if err := flush(); err != nil {
 					return err
 				}
