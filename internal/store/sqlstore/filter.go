@@ -100,7 +100,7 @@ var usersTable = resourceTable{
 		"roles": {
 			prefix: "u.seq IN (SELECT r.user_seq FROM user_roles r WHERE r.tenant_id = ? AND r.tenant_id = ? AND ",
 			subs: map[string]column{
-				"value":   {expr: "r.role_fold", fold: true},
+				"value": {expr: "r.role_fold", fold: true},
 				// Rendered roles carry none of these: no role matches a filter on them.
 				"display": {expr: "CAST(NULL AS TEXT)", fold: true},
 				"type":    {expr: "CAST(NULL AS TEXT)", fold: true},
