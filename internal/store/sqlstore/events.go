@@ -51,7 +51,7 @@ func (r runner) emit(tenant, typ string, data events.Data) {
 const globalCounter = "*"
 
 // eventBatch is how many events one INSERT writes.
-const eventBatch = 200
+const eventBatch = 1000
 
 // writeEvents writes the pending events, unnumbered (SequenceEvents numbers them).
 func (s *Store) writeEvents(r runner, pending []pendingEvent) error {
@@ -133,36 +133,6 @@ func userResource(u *store.User) map[string]any {
 }
 
 func groupResource(g *store.Group) map[string]any { return resourceOf("Group", g.ID, g.Meta, g.Data) }
-
-// userDocsBySeq reads users, without their groups and roles.
-func userDocsBySeq(r runner, tenantID string, seqs []int64) (map[int64]*store.User, error) {
-	out := make(map[int64]*store.User, len(seqs))
-	const chunkSize = 500
-	for start := 0; start < len(seqs); start += chunkSize {
-		chunk := seqs[start:min(start+chunkSize, len(seqs))]
-		args := []any{tenantID}
-		for _, s := range chunk {
-			args = append(args, s)
-		}
-		rows, err := r.dynQuery(userSelect+" WHERE u.tenant_id = ? AND u.seq IN ("+placeholders(len(chunk))+")", args...)
-		if err != nil {
-			return nil, fmt.Errorf("load users: %w", err)
-		}
-		for rows.Next() {
-			seq, u, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("load users: %w", err)
-			}
-			out[seq] = u
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("load users: %w", err)
-		}
-	}
-	return out, nil
-}
 
 // Events reads a page of the outbox: one tenant's events after a sequence number, or,
 // with no tenant, every tenant's events after a feed position.

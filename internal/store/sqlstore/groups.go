@@ -230,9 +230,7 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 				if err != nil {
 					return err
 				}
-				if err := roles.watch(r, tenantID, have); err != nil {
-					return err
-				}
+				roles.watch(have)
 			}
 			_, err = r.exec(`UPDATE groups SET display_name = ?, display_name_fold = ?, external_id = ?, modified = ?, version = version + 1, doc = ?
 				WHERE seq = ?`, cols.displayName, cols.displayNameFold, cols.externalID, now.UnixNano(), cols.doc, seq)
@@ -395,9 +393,7 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 	slices.Sort(added)
 	slices.Sort(removed)
 	// Their roles are derived again once their rows are locked below.
-	if err := roles.watch(r, tenantID, changed); err != nil {
-		return nil, nil, err
-	}
+	roles.watch(changed)
 	now := s.now().UnixNano()
 	for start := 0; start < len(changed); start += memberBatch {
 		chunk := changed[start:min(start+memberBatch, len(changed))]
@@ -414,10 +410,10 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 
 // emitMemberChanges records group.member_added and group.member_removed for the users
 // added to and removed from g, then user.roles_changed for each user whose roles differ.
+// The users are read once, for both.
 func emitMemberChanges(r runner, tenantID string, g *store.Group, added, removed []int64, roles *roleWatch) error {
 	if len(added)+len(removed) > 0 {
-		refs, err := userRefs(r, tenantID, append(slices.Clone(added), removed...))
-		if err != nil {
+		if err := roles.load(r, tenantID, append(slices.Clone(added), removed...)); err != nil {
 			return err
 		}
 		res := groupResource(g)
@@ -426,42 +422,16 @@ func emitMemberChanges(r runner, tenantID string, g *store.Group, added, removed
 			seqs []int64
 		}{{events.GroupMemberAdded, added}, {events.GroupMemberRemoved, removed}} {
 			for _, seq := range seqs.seqs {
-				ref := refs[seq]
-				r.emit(tenantID, seqs.typ, events.Data{Resource: res, User: &ref})
+				sub, ok := roles.loaded[seq]
+				if !ok {
+					// The user's row is locked since its membership changed: it exists.
+					return fmt.Errorf("member %d of group %s not found", seq, g.ID)
+				}
+				r.emit(tenantID, seqs.typ, events.Data{Resource: res, User: &events.Ref{ID: sub.user.ID, Display: sub.userName}})
 			}
 		}
 	}
 	return roles.emitRoleChanges(r, tenantID)
-}
-
-// userRefs reads the id and userName of users.
-func userRefs(r runner, tenantID string, seqs []int64) (map[int64]events.Ref, error) {
-	out := make(map[int64]events.Ref, len(seqs))
-	for start := 0; start < len(seqs); start += memberBatch {
-		chunk := seqs[start:min(start+memberBatch, len(seqs))]
-		args := []any{tenantID}
-		for _, s := range chunk {
-			args = append(args, s)
-		}
-		rows, err := r.dynQuery("SELECT seq, id, user_name FROM users WHERE tenant_id = ? AND seq IN ("+placeholders(len(chunk))+")", args...)
-		if err != nil {
-			return nil, fmt.Errorf("load member names: %w", err)
-		}
-		for rows.Next() {
-			var seq int64
-			var ref events.Ref
-			if err := rows.Scan(&seq, &ref.ID, &ref.Display); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("load member names: %w", err)
-			}
-			out[seq] = ref
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("load member names: %w", err)
-		}
-	}
-	return out, nil
 }
 
 // memberBatch is how many members one statement inserts or deletes.
@@ -547,9 +517,7 @@ func (s *Store) DeleteGroup(ctx context.Context, tenantID, id string, check func
 		if err != nil {
 			return err
 		}
-		if err := roles.watch(r, tenantID, have); err != nil {
-			return err
-		}
+		roles.watch(have)
 		// The role is taken from every member in this same transaction.
 		if _, err := r.exec(`UPDATE users SET version = version + 1, modified = ?
 			WHERE seq IN (SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ?)`, s.now().UnixNano(), tenantID, seq); err != nil {

@@ -153,57 +153,65 @@ func storedRoles(r runner, tenantID string, seqs []int64) (map[int64][]string, e
 	return out, nil
 }
 
-// deriveRoles derives the roles of the users that exist among seqs under cfg, and
-// returns them with the users' groups.
-func deriveRoles(r runner, tenantID string, cfg roles.Config, seqs []int64) (map[int64][]string, map[int64][]store.GroupRef, error) {
-	groups, err := userGroups(r, tenantID, seqs)
-	if err != nil {
-		return nil, nil, err
+// roleSubject is what deriving a user's roles again and announcing the change need, read
+// in one statement (loadRoleSubjects): the user's row, its groups and its stored roles.
+type roleSubject struct {
+	user     *store.User // Data decoded only when needed (data)
+	doc      []byte
+	userName string
+	active   bool
+	stored   []string
+}
+
+func (sub *roleSubject) data() (scim.Resource, error) {
+	if sub.user.Data == nil {
+		d, err := decodeDoc(sub.doc)
+		if err != nil {
+			return nil, err
+		}
+		sub.user.Data = d
 	}
-	out := make(map[int64][]string, len(seqs))
-	cols := "seq, active"
-	if cfg.SCIMRoles {
-		cols += ", doc"
-	}
+	return sub.user.Data, nil
+}
+
+// loadRoleSubjects reads the users among seqs that exist, with their groups and roles.
+func loadRoleSubjects(r runner, tenantID string, seqs []int64, into map[int64]*roleSubject) error {
 	for start := 0; start < len(seqs); start += memberBatch {
 		chunk := seqs[start:min(start+memberBatch, len(seqs))]
 		args := []any{tenantID}
 		for _, s := range chunk {
 			args = append(args, s)
 		}
-		rows, err := r.query("SELECT "+cols+" FROM users WHERE tenant_id = ? AND seq IN ("+placeholders(len(chunk))+")", args...)
+		rows, err := r.query(userColumnsSQL+", u.user_name, u.active, "+r.s.d.GroupsJSON()+", "+r.s.d.RolesJSON()+
+			" FROM users u WHERE u.tenant_id = ? AND u.seq IN ("+placeholders(len(chunk))+")", args...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("derive roles: %w", err)
+			return fmt.Errorf("load users' roles: %w", err)
 		}
 		for rows.Next() {
-			var seq int64
-			var active bool
-			var doc string
-			dest := []any{&seq, &active}
-			if cfg.SCIMRoles {
-				dest = append(dest, &doc)
+			sub := &roleSubject{user: &store.User{}}
+			var groups, held []byte
+			seq, err := scanResource(rows, &sub.user.ID, &sub.user.Meta, nil, &sub.doc, &sub.userName, &sub.active, &groups, &held)
+			if err == nil {
+				err = decodeGroupsJSON(groups, &sub.user.Groups)
 			}
-			if err := rows.Scan(dest...); err != nil {
+			if err == nil {
+				err = json.Unmarshal(held, &sub.stored)
+			}
+			if err != nil {
 				rows.Close()
-				return nil, nil, fmt.Errorf("derive roles: %w", err)
+				return fmt.Errorf("load users' roles: %w", err)
 			}
-			var assigned []string
-			if cfg.SCIMRoles {
-				data, err := decodeDoc([]byte(doc))
-				if err != nil {
-					rows.Close()
-					return nil, nil, err
-				}
-				assigned = assignedRoles(data)
+			if sub.stored == nil {
+				sub.stored = []string{}
 			}
-			out[seq] = cfg.UserRoles(groupsForRules(groups[seq]), active, assigned)
+			into[seq] = sub
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("derive roles: %w", err)
+			return fmt.Errorf("load users' roles: %w", err)
 		}
 	}
-	return out, groups, nil
+	return nil
 }
 
 func groupsForRules(refs []store.GroupRef) []roles.Group {
@@ -274,22 +282,40 @@ func rolesAttr(names []string) []any {
 // can derive theirs again, store what changed and emit user.roles_changed.
 type roleWatch struct {
 	seqs map[int64]bool
+	// loaded are users already read for this change (loadRoleSubjects).
+	loaded map[int64]*roleSubject
 }
 
-func newRoleWatch() *roleWatch { return &roleWatch{seqs: map[int64]bool{}} }
+func newRoleWatch() *roleWatch {
+	return &roleWatch{seqs: map[int64]bool{}, loaded: map[int64]*roleSubject{}}
+}
 
 // watch adds users to derive again.
-func (w *roleWatch) watch(_ runner, _ string, seqs []int64) error {
+func (w *roleWatch) watch(seqs []int64) {
 	for _, seq := range seqs {
 		w.seqs[seq] = true
 	}
-	return nil
+}
+
+// load reads the given users unless already read; call it only once their rows are
+// locked (see emitRoleChanges).
+func (w *roleWatch) load(r runner, tenantID string, seqs []int64) error {
+	var missing []int64
+	for _, seq := range seqs {
+		if _, ok := w.loaded[seq]; !ok {
+			missing = append(missing, seq)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return loadRoleSubjects(r, tenantID, missing, w.loaded)
 }
 
 // emitRoleChanges derives the roles of every watched user again, stores those that
 // changed and emits user.roles_changed for each, in the order of their seqs. Users
 // deleted since are skipped (their rows went with them). The callers have locked the
-// users' rows (bumping their versions) by now: their stored roles, read here, are those a
+// users' rows (bumping their versions) by now: the stored roles read here are those a
 // concurrent change of the same users committed, and no other change of them can commit
 // before this one.
 func (w *roleWatch) emitRoleChanges(r runner, tenantID string) error {
@@ -301,24 +327,34 @@ func (w *roleWatch) emitRoleChanges(r runner, tenantID string) error {
 	if err != nil {
 		return err
 	}
-	before, err := storedRoles(r, tenantID, seqs)
-	if err != nil {
+	if err := w.load(r, tenantID, seqs); err != nil {
 		return err
 	}
-	_, err = applyDerived(r, tenantID, cfg, seqs, before)
+	_, err = applyDerived(r, tenantID, cfg, seqs, w.loaded)
 	return err
 }
 
-// applyDerived derives the roles of users under cfg, stores and announces those that
-// differ from before, and returns their seqs.
-func applyDerived(r runner, tenantID string, cfg roles.Config, seqs []int64, before map[int64][]string) ([]int64, error) {
-	after, groups, err := deriveRoles(r, tenantID, cfg, seqs)
-	if err != nil {
-		return nil, err
-	}
+// applyDerived derives the roles of the users among seqs that were loaded under cfg,
+// stores and announces those that differ from their stored ones, and returns their seqs.
+func applyDerived(r runner, tenantID string, cfg roles.Config, seqs []int64, subjects map[int64]*roleSubject) ([]int64, error) {
+	after := make(map[int64][]string, len(seqs))
 	var changed []int64
 	for _, seq := range seqs {
-		if now, ok := after[seq]; ok && !slices.Equal(before[seq], now) {
+		sub, ok := subjects[seq]
+		if !ok {
+			continue
+		}
+		var assigned []string
+		if cfg.SCIMRoles {
+			data, err := sub.data()
+			if err != nil {
+				return nil, err
+			}
+			assigned = assignedRoles(data)
+		}
+		now := cfg.UserRoles(groupsForRules(sub.user.Groups), sub.active, assigned)
+		if !slices.Equal(sub.stored, now) {
+			after[seq] = now
 			changed = append(changed, seq)
 		}
 	}
@@ -328,16 +364,14 @@ func applyDerived(r runner, tenantID string, cfg roles.Config, seqs []int64, bef
 	if err := writeRoles(r, tenantID, changed, after); err != nil {
 		return nil, err
 	}
-	// The users for the events, with the groups and roles just derived.
-	users, err := userDocsBySeq(r, tenantID, changed)
-	if err != nil {
-		return nil, err
-	}
 	for _, seq := range changed {
-		if u, ok := users[seq]; ok {
-			u.Groups, u.Roles = groups[seq], after[seq]
-			r.emit(tenantID, events.UserRolesChanged, events.Data{Resource: userResource(u), RolesBefore: before[seq], RolesAfter: after[seq]})
+		sub := subjects[seq]
+		if _, err := sub.data(); err != nil {
+			return nil, err
 		}
+		before := sub.stored
+		sub.stored, sub.user.Roles = after[seq], after[seq]
+		r.emit(tenantID, events.UserRolesChanged, events.Data{Resource: userResource(sub.user), RolesBefore: before, RolesAfter: after[seq]})
 	}
 	return changed, nil
 }
@@ -547,11 +581,11 @@ func (s *Store) recomputeTenant(r runner, tenantID string, oldCfg, newCfg roles.
 	now := s.now().UnixNano()
 	for start := 0; start < len(seqs); start += recomputeChunk {
 		chunk := seqs[start:min(start+recomputeChunk, len(seqs))]
-		before, err := storedRoles(r, tenantID, chunk)
-		if err != nil {
+		subjects := make(map[int64]*roleSubject, len(chunk))
+		if err := loadRoleSubjects(r, tenantID, chunk, subjects); err != nil {
 			return 0, 0, err
 		}
-		changed, err := applyDerived(r, tenantID, newCfg, chunk, before)
+		changed, err := applyDerived(r, tenantID, newCfg, chunk, subjects)
 		if err != nil {
 			return 0, 0, err
 		}

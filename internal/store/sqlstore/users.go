@@ -197,6 +197,18 @@ func userGroups(r runner, tenantID string, seqs []int64) (map[int64][]store.Grou
 	return out, nil
 }
 
+// decodeGroupsJSON reads Dialect.GroupsJSON's [id, displayName] pairs.
+func decodeGroupsJSON(b []byte, into *[]store.GroupRef) error {
+	var pairs [][2]string
+	if err := json.Unmarshal(b, &pairs); err != nil {
+		return fmt.Errorf("decode groups: %w", err)
+	}
+	for _, p := range pairs {
+		*into = append(*into, store.GroupRef{ID: p[0], DisplayName: p[1]})
+	}
+	return nil
+}
+
 // GetUser reads the user, and its groups when asked, in one statement (the groups as a
 // JSON array from a subquery): one round trip for the read identity providers make most.
 func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.ReadOptions) (*store.User, error) {
@@ -227,12 +239,8 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string, opts store.Rea
 		return nil, fmt.Errorf("get user: %w", err)
 	}
 	if opts.WithGroups {
-		var pairs [][2]string
-		if err := json.Unmarshal(groups, &pairs); err != nil {
-			return nil, fmt.Errorf("get user: decode groups: %w", err)
-		}
-		for _, p := range pairs {
-			u.Groups = append(u.Groups, store.GroupRef{ID: p[0], DisplayName: p[1]})
+		if err := decodeGroupsJSON(groups, &u.Groups); err != nil {
+			return nil, fmt.Errorf("get user: %w", err)
 		}
 	}
 	if opts.WithRoles {
