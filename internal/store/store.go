@@ -338,7 +338,9 @@ type Store interface {
 	GroupMembers(ctx context.Context, tenantID, id string, each func(Member) error) error
 	// UpdateGroup reads the group, calls change inside the transaction, writes the resource
 	// it returns and applies its member ops in order. The group's version changes when its
-	// attributes or its members change.
+	// attributes or its members change. change may be called more than once (a backend may
+	// call it first on the group as read before locking it), so it must do nothing but
+	// compute its result.
 	UpdateGroup(ctx context.Context, tenantID, id string, change func(*Group) (scim.Resource, []MemberOp, error)) (*Group, error)
 	DeleteGroup(ctx context.Context, tenantID, id string, check func(Meta) error) error
 	ListGroups(ctx context.Context, tenantID string, q ListQuery) (Page[*Group], error)

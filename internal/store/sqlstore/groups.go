@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -70,7 +71,7 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID string, data scim.Reso
 			return err
 		}
 		roles := newRoleWatch()
-		added, _, err := s.applyMemberOps(r, tenantID, seq, []store.MemberOp{{Kind: store.MembersAdd, UserIDs: members}}, roles)
+		added, _, err := s.applyMemberOps(r, tenantID, seq, []store.MemberOp{{Kind: store.MembersAdd, UserIDs: members}}, roles, nil)
 		if err != nil {
 			return err
 		}
@@ -196,6 +197,10 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 		if err := s.lockRoles(r, tenantID, true); err != nil {
 			return err
 		}
+		known, err := s.resolveMembersEarly(r, tenantID, id, change)
+		if err != nil {
+			return err
+		}
 		seq, cur, err := s.getGroup(r, tenantID, id, true)
 		if err != nil {
 			return err
@@ -205,7 +210,7 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 			return err
 		}
 		roles := newRoleWatch()
-		added, removed, err := s.applyMemberOps(r, tenantID, seq, ops, roles)
+		added, removed, err := s.applyMemberOps(r, tenantID, seq, ops, roles, known)
 		if err != nil {
 			return err
 		}
@@ -266,26 +271,54 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 	return out, nil
 }
 
-// userSeqs maps user ids of the tenant to their seqs, sorted (so that concurrent
-// transactions lock user rows in one order). With strict, an id that is not a user of this
-// tenant fails the request, naming it; otherwise it is skipped: removing a user who no
-// longer exists from a group is already done.
-func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, error) {
+// resolveMembersEarly looks up the users a group change names before the group's row is
+// locked, where transactions run concurrently (PostgreSQL): concurrent changes of one
+// group queue on that lock, so whatever can be done before it is not done in the queue.
+// It runs change on the group as read without the lock and finds the seqs of the users its
+// member operations name; applyMemberOps then looks up only the others. A user deleted in
+// between is caught where its membership is written. Errors here are left to the locked
+// run, which decides.
+func (s *Store) resolveMembersEarly(r runner, tenantID, id string, change func(*store.Group) (scim.Resource, []store.MemberOp, error)) (map[string]int64, error) {
+	if s.d.TxLock(true) == "" { // one writer at a time: nothing would queue
+		return nil, nil
+	}
+	_, cur, err := s.getGroup(r, tenantID, id, false)
+	if err != nil {
+		return nil, nil
+	}
+	_, ops, err := change(cur)
+	if err != nil {
+		return nil, nil
+	}
+	var ids []string
+	for _, op := range ops {
+		ids = append(ids, op.UserIDs...)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	seqs, err := userSeqsByID(r, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("resolve members: %w", err)
+	}
+	return seqs, nil
+}
+
+// userSeqsByID maps the ids of existing users of the tenant to their seqs.
+func userSeqsByID(r runner, tenantID string, ids []string) (map[string]int64, error) {
 	found := make(map[string]int64, len(ids))
 	const chunkSize = 500
 	for start := 0; start < len(ids); start += chunkSize {
-		chunk := ids[start:min(start+chunkSize, len(ids))]
 		args := []any{tenantID}
-		for _, id := range chunk {
-			if plausibleID(id) { // the others are no user's, and PostgreSQL refuses some
+		for _, id := range ids[start:min(start+chunkSize, len(ids))] {
+			if plausibleID(id) {
 				args = append(args, id)
 			}
 		}
 		if len(args) == 1 {
 			continue
 		}
-		q := "SELECT id, seq FROM users WHERE tenant_id = ? AND id IN (" + placeholders(len(args)-1) + ")"
-		rows, err := r.query(q, args...)
+		rows, err := r.query("SELECT id, seq FROM users WHERE tenant_id = ? AND id IN ("+placeholders(len(args)-1)+")", args...)
 		if err != nil {
 			return nil, err
 		}
@@ -303,6 +336,25 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 			return nil, err
 		}
 	}
+	return found, nil
+}
+
+// userSeqs maps user ids of the tenant to their seqs, sorted (so that concurrent
+// transactions lock user rows in one order). With strict, an id that is not a user of this
+// tenant fails the request, naming it; otherwise it is skipped: removing a user who no
+// longer exists from a group is already done.
+func userSeqs(r runner, tenantID string, ids []string, strict bool, known map[string]int64) ([]int64, error) {
+	var unknown []string
+	for _, id := range ids {
+		if _, ok := known[id]; !ok {
+			unknown = append(unknown, id)
+		}
+	}
+	found, err := userSeqsByID(r, tenantID, unknown)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(found, known)
 	seqs := make([]int64, 0, len(found))
 	for _, id := range ids {
 		seq, ok := found[id]
@@ -326,10 +378,10 @@ func userSeqs(r runner, tenantID string, ids []string, strict bool) ([]int64, er
 // were.
 // The users whose membership changed are added to roles, to derive their roles again. It
 // returns the users added and removed, by net effect, sorted.
-func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []store.MemberOp, roles *roleWatch) (added, removed []int64, err error) {
+func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []store.MemberOp, roles *roleWatch, known map[string]int64) (added, removed []int64, err error) {
 	net := map[int64]int{} // +1 added, -1 removed, 0 back where it was
 	for _, op := range ops {
-		seqs, err := userSeqs(r, tenantID, op.UserIDs, op.Kind != store.MembersRemove)
+		seqs, err := userSeqs(r, tenantID, op.UserIDs, op.Kind != store.MembersRemove, known)
 		if err != nil {
 			return nil, nil, err
 		}
