@@ -139,13 +139,19 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	g, err := s.store.UpdateGroup(r.Context(), tenantOf(r.Context()), id, func(cur *store.Group) (scim.Resource, []store.MemberOp, error) {
-		if err := checkIfMatch(r, cur.Meta); err != nil {
-			return nil, nil, err
-		}
-		data, err := scim.ApplyPatch(s.typesOf(r.Context()).groups, id, cur.Data, attrOps)
-		return data, memberOps, err
-	})
+	var g *store.Group
+	if onlyAddsAndRemoves(attrOps, memberOps) && r.Header.Get("If-Match") == "" {
+		// A group push: members added and removed, nothing else, no precondition.
+		g, err = s.store.ChangeMembers(r.Context(), tenantOf(r.Context()), id, memberOps)
+	} else {
+		g, err = s.store.UpdateGroup(r.Context(), tenantOf(r.Context()), id, func(cur *store.Group) (scim.Resource, []store.MemberOp, error) {
+			if err := checkIfMatch(r, cur.Meta); err != nil {
+				return nil, nil, err
+			}
+			data, err := scim.ApplyPatch(s.typesOf(r.Context()).groups, id, cur.Data, attrOps)
+			return data, memberOps, err
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -155,6 +161,23 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 		return noContent(w, &g.Meta)
 	}
 	return s.respondGroup(w, r, http.StatusOK, g)
+}
+
+// onlyAddsAndRemoves reports whether a PATCH only adds and removes members: no attribute
+// operation (a path-less one left with an empty value counts as none) and no replacement
+// of the member list.
+func onlyAddsAndRemoves(attrOps []scim.PatchOperation, memberOps []store.MemberOp) bool {
+	for _, op := range attrOps {
+		if v, ok := op.Value.(map[string]any); op.Path != nil || !ok || len(v) > 0 {
+			return false
+		}
+	}
+	for _, op := range memberOps {
+		if op.Kind == store.MembersSet {
+			return false
+		}
+	}
+	return len(memberOps) > 0
 }
 
 // splitMemberOps separates the operations on "members" from the others and translates

@@ -177,6 +177,11 @@ func (t *timedStore) UpdateGroup(ctx context.Context, tenantID, id string, chang
 	return t.Store.UpdateGroup(ctx, tenantID, id, change)
 }
 
+func (t *timedStore) ChangeMembers(ctx context.Context, tenantID, id string, ops []store.MemberOp) (*store.Group, error) {
+	defer t.observe("change_members", time.Now())
+	return t.Store.ChangeMembers(ctx, tenantID, id, ops)
+}
+
 func (t *timedStore) DeleteGroup(ctx context.Context, tenantID, id string, check func(store.Meta) error) error {
 	defer t.observe("delete_group", time.Now())
 	return t.Store.DeleteGroup(ctx, tenantID, id, check)

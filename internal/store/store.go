@@ -342,6 +342,10 @@ type Store interface {
 	// call it first on the group as read before locking it), so it must do nothing but
 	// compute its result.
 	UpdateGroup(ctx context.Context, tenantID, id string, change func(*Group) (scim.Resource, []MemberOp, error)) (*Group, error)
+	// ChangeMembers adds and removes members (no MembersSet) of a group without changing
+	// its attributes or checking its version: what an identity provider's group push
+	// does. Concurrent calls for one group do not wait for each other's whole change.
+	ChangeMembers(ctx context.Context, tenantID, id string, ops []MemberOp) (*Group, error)
 	DeleteGroup(ctx context.Context, tenantID, id string, check func(Meta) error) error
 	ListGroups(ctx context.Context, tenantID string, q ListQuery) (Page[*Group], error)
 	// MemberCounts returns how many members each of the given groups has, by group id.

@@ -460,28 +460,92 @@ func (s *Store) applyMemberOps(r runner, tenantID string, groupSeq int64, ops []
 	return added, removed, nil
 }
 
+// ChangeMembers adds and removes members of a group, leaving its attributes as they are
+// and setting no precondition on its version: an identity provider's group push. It
+// takes the group's row lock last, for the version bump alone, so that concurrent pushes
+// to one group queue only for that statement and the commit, not for the whole change:
+// adds and removes of different users commute. The membership rows, the users' rows (whose
+// locks are taken in seq order), their roles and the events are written first.
+func (s *Store) ChangeMembers(ctx context.Context, tenantID, id string, ops []store.MemberOp) (*store.Group, error) {
+	for _, op := range ops {
+		if op.Kind == store.MembersSet {
+			return nil, fmt.Errorf("change members: replacing the member list needs UpdateGroup")
+		}
+	}
+	var out *store.Group
+	err := s.inWrite(ctx, func(r runner) error {
+		if err := s.lockRoles(r, tenantID, true); err != nil {
+			return err
+		}
+		seq, cur, err := s.getGroup(r, tenantID, id, false)
+		if err != nil {
+			return err
+		}
+		roles := newRoleWatch()
+		added, removed, err := s.applyMemberOps(r, tenantID, seq, ops, roles, nil)
+		if err != nil {
+			return err
+		}
+		if len(added)+len(removed) == 0 {
+			out = cur
+			return nil
+		}
+		if err := roles.load(r, tenantID, append(slices.Clone(added), removed...)); err != nil {
+			return err
+		}
+		mark := len(*r.events)
+		if err := roles.emitRoleChanges(r, tenantID); err != nil {
+			return err
+		}
+		// Last, the group's row: its version, and its attributes as they are now (a rename
+		// may have committed since it was read).
+		_, g, err := scanGroup(r.queryRow(`UPDATE groups SET modified = ?, version = version + 1 WHERE seq = ?
+			RETURNING seq, id, created, modified, version, doc`, s.now().UnixNano(), seq))
+		if errors.Is(err, sql.ErrNoRows) {
+			return scim.NotFound("group %q not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		out = g
+		// The member events come before the role changes they cause.
+		*r.events = slices.Insert(*r.events, mark, memberEvents(tenantID, g, added, removed, roles)...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("change members: %w", err)
+	}
+	return out, nil
+}
+
+// memberEvents are group.member_added and group.member_removed for the users added to
+// and removed from g, read into roles.
+func memberEvents(tenantID string, g *store.Group, added, removed []int64, roles *roleWatch) []pendingEvent {
+	res := groupResource(g)
+	var out []pendingEvent
+	for _, seqs := range []struct {
+		typ  string
+		seqs []int64
+	}{{events.GroupMemberAdded, added}, {events.GroupMemberRemoved, removed}} {
+		for _, seq := range seqs.seqs {
+			if sub, ok := roles.loaded[seq]; ok {
+				out = append(out, pendingEvent{tenant: tenantID, typ: seqs.typ, data: events.Data{Resource: res, User: &events.Ref{ID: sub.user.ID, Display: sub.userName}}})
+			}
+		}
+	}
+	return out
+}
+
 // emitMemberChanges records group.member_added and group.member_removed for the users
 // added to and removed from g, then user.roles_changed for each user whose roles differ.
 // The users are read once, for both.
 func emitMemberChanges(r runner, tenantID string, g *store.Group, added, removed []int64, roles *roleWatch) error {
 	if len(added)+len(removed) > 0 {
+		// The users' rows are locked since their membership changed: they exist.
 		if err := roles.load(r, tenantID, append(slices.Clone(added), removed...)); err != nil {
 			return err
 		}
-		res := groupResource(g)
-		for _, seqs := range []struct {
-			typ  string
-			seqs []int64
-		}{{events.GroupMemberAdded, added}, {events.GroupMemberRemoved, removed}} {
-			for _, seq := range seqs.seqs {
-				sub, ok := roles.loaded[seq]
-				if !ok {
-					// The user's row is locked since its membership changed: it exists.
-					return fmt.Errorf("member %d of group %s not found", seq, g.ID)
-				}
-				r.emit(tenantID, seqs.typ, events.Data{Resource: res, User: &events.Ref{ID: sub.user.ID, Display: sub.userName}})
-			}
-		}
+		*r.events = append(*r.events, memberEvents(tenantID, g, added, removed, roles)...)
 	}
 	return roles.emitRoleChanges(r, tenantID)
 }
