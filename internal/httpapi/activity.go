@@ -34,6 +34,10 @@ func (s *Server) recorded(next http.Handler) http.Handler {
 		var reqBody *capture
 		if r.Body != nil && r.Body != http.NoBody {
 			reqBody = &capture{}
+			// Sized once, not grown as the handler reads the body in pieces.
+			if r.ContentLength > 0 {
+				reqBody.buf.Grow(int(min(r.ContentLength, activity.CaptureLimit)))
+			}
 			r.Body = &teeBody{ReadCloser: r.Body, c: reqBody}
 		}
 		rw := &recordingWriter{ResponseWriter: w}
