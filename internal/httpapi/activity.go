@@ -24,10 +24,15 @@ func (s *Server) recorded(next http.Handler) http.Handler {
 			r = r.WithContext(activity.WithInfo(r.Context(), info))
 		}
 		if info.Client == "" {
-			info.Client = clientOf(r)
+			// The User-Agent or the URL may say; else the credential's memory or the body
+			// may, once they are read.
+			info.Client = compat.IdentifyClient(r)
 		}
 		if s.opts.Activity == nil {
 			next.ServeHTTP(w, r)
+			if info.Client == "" {
+				info.Client = activity.ClientOther
+			}
 			return
 		}
 		start := time.Now()
@@ -42,6 +47,9 @@ func (s *Server) recorded(next http.Handler) http.Handler {
 		}
 		rw := &recordingWriter{ResponseWriter: w}
 		next.ServeHTTP(rw, r)
+		if info.Client == "" {
+			info.Client = activity.ClientOther
+		}
 		if info.TenantID == "" {
 			return // no tenant to file it under: an unknown credential or none
 		}
@@ -63,14 +71,6 @@ func (s *Server) recorded(next http.Handler) http.Handler {
 		}
 		s.opts.Activity.Record(req)
 	})
-}
-
-// clientOf names the identity provider that sent r.
-func clientOf(r *http.Request) string {
-	if c := compat.IdentifyClient(r); c != "" {
-		return c
-	}
-	return activity.ClientOther
 }
 
 // resourceOf names the resource a request touched: the id in its path, or the Location of
