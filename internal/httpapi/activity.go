@@ -38,20 +38,28 @@ func (s *Server) recorded(next http.Handler) http.Handler {
 		start := time.Now()
 		var reqBody *capture
 		if r.Body != nil && r.Body != http.NoBody {
-			reqBody = &capture{}
+			reqBody = &capture{buf: activity.CaptureBuffer()}
 			// Sized once, not grown as the handler reads the body in pieces.
 			if r.ContentLength > 0 {
 				reqBody.buf.Grow(int(min(r.ContentLength, activity.CaptureLimit)))
 			}
 			r.Body = &teeBody{ReadCloser: r.Body, c: reqBody}
 		}
-		rw := &recordingWriter{ResponseWriter: w}
+		rw := &recordingWriter{ResponseWriter: w, body: capture{buf: activity.CaptureBuffer()}}
 		next.ServeHTTP(rw, r)
 		if info.Client == "" {
 			info.Client = activity.ClientOther
 		}
+		buffers := []*bytes.Buffer{rw.body.buf}
+		if reqBody != nil {
+			buffers = append(buffers, reqBody.buf)
+		}
 		if info.TenantID == "" {
-			return // no tenant to file it under: an unknown credential or none
+			// No tenant to file it under: an unknown credential or none.
+			for _, b := range buffers {
+				activity.ReleaseBuffer(b)
+			}
+			return
 		}
 		status := rw.status
 		if status == 0 {
@@ -65,6 +73,7 @@ func (s *Server) recorded(next http.Handler) http.Handler {
 				ScimType: info.ScimType, Detail: info.Detail, ResourceType: rtype, ResourceID: rid,
 			},
 			ResponseBody: rw.body.buf.Bytes(), ResponseTooLarge: rw.body.over(),
+			Buffers: buffers,
 		}
 		if reqBody != nil {
 			req.RequestBody, req.RequestTooLarge = reqBody.buf.Bytes(), reqBody.over()
@@ -103,7 +112,7 @@ func resourceOf(r *http.Request, location string) (rtype, id string) {
 
 // capture keeps the first activity.CaptureLimit bytes written to it and counts the rest.
 type capture struct {
-	buf   bytes.Buffer
+	buf   *bytes.Buffer
 	total int64
 }
 
