@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/flows"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scimclient"
 	"github.com/scimd/scimd/internal/server"
@@ -100,6 +101,62 @@ func TestIdentityProviderByShape(t *testing.T) {
 			if got := clients(again, plain.ID); got[len(got)-1] != "okta" {
 				t.Fatalf("by-body after a restart: clients %v", got)
 			}
+		})
+	}
+}
+
+// TestIdentityProviderOfEachFlow replays every recorded identity-provider flow with its
+// User-Agent taken out, each in a tenant of its own, and reads the activity log: Entra
+// ID's flows are recognised as Entra's from their shapes and Okta's as Okta's, from their
+// first telling request on (a request before it is "other", none is another provider's);
+// the flows of JumpCloud, OneLogin and Google Workspace, which no published capture gives
+// a shape of their own, are "other" throughout rather than mistaken for another provider.
+func TestIdentityProviderOfEachFlow(t *testing.T) {
+	all, err := flows.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	full := storetest.StartFull(t, storetest.OpenSQLite(t), server.Options{UsageInterval: time.Hour, Logger: discardLogger()})
+	want := map[string]string{"entra": "entra", "entra-aadOptscim062020": "entra", "okta-catalog": "okta", "okta-wizard": "okta",
+		"jumpcloud": "other", "onelogin": "other", "google": "other"}
+	for _, f := range all {
+		t.Run(f.Name, func(t *testing.T) {
+			idp, ok := want[f.Name]
+			if !ok {
+				t.Fatalf("flow %s: which identity provider sends it?", f.Name)
+			}
+			delete(f.Headers, "User-Agent")
+			for i := range f.Steps {
+				delete(f.Steps[i].Headers, "User-Agent")
+			}
+			tn := full.NewTenant(t, f.Name)
+			flows.Run(ctx, tn.Client, f)
+			if err := full.Handler.Activity.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			page, err := full.Handler.Service.Activity(ctx, tn.ID, service.ActivityQuery{Limit: service.MaxPageSize})
+			if err != nil || page.Next != "" {
+				t.Fatalf("activity: %v (more than a page: %v)", err, page.Next != "")
+			}
+			recognised := 0
+			for _, e := range slices.Backward(page.Entries) {
+				switch {
+				case e.Client == idp && idp != "other":
+					recognised++
+				case e.Client == "other" && recognised == 0:
+				case e.Client == "other" && idp == "other":
+				default:
+					t.Errorf("%s %s: %s after %d recognised as %s", e.Method, e.Path, e.Client, recognised, idp)
+				}
+			}
+			if idp == "other" {
+				return
+			}
+			if recognised < len(page.Entries)/2 {
+				t.Errorf("%d of %d requests recognised as %s", recognised, len(page.Entries), idp)
+			}
+			t.Logf("%d of %d requests recognised as %s's", recognised, len(page.Entries), idp)
 		})
 	}
 }
