@@ -171,6 +171,10 @@ func TestConsoleWebhooks(t *testing.T) {
 			if n := recv.posts.Load(); n != before {
 				t.Fatalf("%d deliveries to a disabled endpoint", n-before)
 			}
+			// The monitoring sees the same backlog.
+			if resp, metrics := b.do("GET", "/metrics", nil, nil); resp.StatusCode != 200 || !strings.Contains(metrics, "\nscimd_webhook_backlog_events 2\n") {
+				t.Fatalf("/metrics: %d, without the backlog of 2:\n%s", resp.StatusCode, metrics)
+			}
 			post(ep+"/enable", url.Values{}, http.StatusSeeOther)
 			eventually(t, b, ep, "0 events not yet delivered", "#3 ", `<span class="ok">enabled</span>`)
 

@@ -189,7 +189,11 @@ func (s *Store) WebhookBacklog(ctx context.Context, id, tenantID string) (int64,
 	// enough for a console page, unlike counting events.
 	q, args := `SELECT coalesce(sum(c.last_seq - x.last_seq), 0) FROM webhook_cursors x
 		JOIN event_counters c ON c.tenant_id = x.tenant_id
-		WHERE x.endpoint_id = ? AND c.last_seq > x.last_seq`, []any{id}
+		WHERE c.last_seq > x.last_seq`, []any(nil)
+	if id != "" {
+		q += " AND x.endpoint_id = ?"
+		args = append(args, id)
+	}
 	if tenantID != "" {
 		q += " AND x.tenant_id = ?"
 		args = append(args, tenantID)
