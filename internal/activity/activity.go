@@ -3,6 +3,7 @@
 package activity
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -55,6 +56,26 @@ type Request struct {
 	// when not 0, the full size of a body longer than CaptureLimit (then not captured).
 	RequestBody, ResponseBody         []byte
 	RequestTooLarge, ResponseTooLarge int64
+	// Buffers hold the bodies, from CaptureBuffer: the recorder gives them back once it has
+	// kept what it keeps of the bodies.
+	Buffers []*bytes.Buffer
+}
+
+// captureBuffers are reused for the bodies the request path keeps: two a request would
+// otherwise be allocated and left to the collector, each as large as its body.
+var captureBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// CaptureBuffer returns an empty buffer to keep a body in; a Request carrying it in
+// Buffers gives it back, as does ReleaseBuffer.
+func CaptureBuffer() *bytes.Buffer { return captureBuffers.Get().(*bytes.Buffer) }
+
+// ReleaseBuffer gives a buffer back for reuse; its bytes must no longer be used.
+func ReleaseBuffer(b *bytes.Buffer) {
+	if b == nil || b.Cap() > 2*CaptureLimit {
+		return
+	}
+	b.Reset()
+	captureBuffers.Put(b)
 }
 
 // Recorder buffers entries and writes them in batches. A nil *Recorder records nothing.
@@ -122,6 +143,9 @@ func (r *Recorder) Record(e Request) {
 	case r.entries <- e:
 	default:
 		r.dropped.Add(1)
+		for _, b := range e.Buffers {
+			ReleaseBuffer(b)
+		}
 	}
 }
 
@@ -183,6 +207,10 @@ func (r *Recorder) run() {
 		e.ResponseBody = RedactBody(req.ResponseBody, req.ResponseTooLarge, r.opts.BodyLimit)
 		e.Detail = capText(e.Detail, maxDetail)
 		batch = append(batch, e)
+		// The entry's bodies are strings of their own now.
+		for _, b := range req.Buffers {
+			ReleaseBuffer(b)
+		}
 	}
 	write := func() {
 		if len(batch) == 0 {

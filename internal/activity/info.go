@@ -12,8 +12,11 @@ type Info struct {
 	TenantName   string
 	CredentialID string
 	Client       string // the identity provider, "other" when not recognised
-	ScimType     string
-	Detail       string
+	// ClientRemembered: Client is the one the credential's earlier requests were
+	// recognised as, not this request's own (whose body may still tell).
+	ClientRemembered bool
+	ScimType         string
+	Detail           string
 }
 
 type infoKey struct{}

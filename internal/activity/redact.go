@@ -2,7 +2,9 @@ package activity
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -26,39 +28,32 @@ func isSecretName(name string) bool {
 	return false
 }
 
-// RedactBody returns body as the log keeps it: JSON with every secret replaced by
+// RedactBody returns body as the log keeps it: JSON with every secret's value replaced by
 // Redacted, cut to limit bytes. A body that is not JSON is not kept at all (a secret in
 // it could not be found), only its size; nor is one that was cut before it was read
 // whole (truncated is its full size).
+//
+// The body is kept as sent, its members in their order: a secret's value is replaced in
+// the bytes, found by one scan of them, rather than by decoding the body and encoding it
+// again, which cost several times more (an identity provider's every create names a
+// password).
 func RedactBody(body []byte, truncated int64, limit int) string {
 	if truncated > 0 {
 		return "[body of " + strconv.FormatInt(truncated, 10) + " bytes: too large to record]"
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
 		return ""
 	}
-	// Most bodies (every response but an error's, most requests) name no secret: they are
-	// kept as sent, which costs a scan instead of a decode and an encode.
-	if !mayHoldSecret(body) {
-		if !json.Valid(body) {
-			return "[body of " + strconv.Itoa(len(body)) + " bytes: not JSON, not recorded]"
-		}
-		return capBytes(bytes.TrimSpace(body), limit)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	// JSON text is UTF-8, but json.Valid lets other bytes through in strings; PostgreSQL's
+	// text refuses them, and would fail the whole batch.
+	if !json.Valid(body) || !utf8.Valid(body) {
 		return "[body of " + strconv.Itoa(len(body)) + " bytes: not JSON, not recorded]"
 	}
-	v = redact(v)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "[body of " + strconv.Itoa(len(body)) + " bytes: not recorded]"
+	if mayHoldSecret(body) {
+		body = redactJSON(body)
 	}
-	return capBytes(bytes.TrimRight(buf.Bytes(), "\n"), limit)
+	return capBytes(body, limit)
 }
 
 // capBytes cuts out to limit bytes on a character boundary, saying how long it was.
@@ -74,62 +69,210 @@ func capBytes(out []byte, limit int) string {
 }
 
 // mayHoldSecret reports whether a body may name a secret: it holds one of secretWords in
-// any case, or a \u escape (which could spell one).
+// any case, or a \u escape (which could spell one). One pass over the body: a byte that
+// starts no word costs a table look-up.
 func mayHoldSecret(body []byte) bool {
-	if bytes.Contains(body, []byte(`\u`)) {
-		return true
-	}
-	for _, w := range secretWords {
-		if containsFold(body, w) {
+	for i, c := range body {
+		if c == '\\' && i+1 < len(body) && body[i+1] == 'u' {
 			return true
+		}
+		for _, w := range wordsByFirst[c] {
+			if hasFoldAt(body, i, w) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// wordsByFirst lists secretWords by their first byte, in either case.
+var wordsByFirst = func() (t [256][]string) {
+	for _, w := range secretWords {
+		t[w[0]] = append(t[w[0]], w)
+		if 'a' <= w[0] && w[0] <= 'z' {
+			t[w[0]-'a'+'A'] = append(t[w[0]-'a'+'A'], w)
+		}
+	}
+	return t
+}()
+
+// hasFoldAt reports whether b holds the lower-case ASCII word w at i, in any case.
+func hasFoldAt(b []byte, i int, w string) bool {
+	if len(b)-i < len(w) {
+		return false
+	}
+	for j := 0; j < len(w); j++ {
+		c := b[i+j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // containsFold reports whether b contains the lower-case ASCII word w in any case.
 func containsFold(b []byte, w string) bool {
-	for i := 0; i+len(w) <= len(b); i++ {
-		j := 0
-		for ; j < len(w); j++ {
-			c := b[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != w[j] {
-				break
-			}
-		}
-		if j == len(w) {
+	for i := range b {
+		if hasFoldAt(b, i, w) {
 			return true
 		}
 	}
 	return false
 }
 
-// redact replaces secrets inside a decoded JSON value. A PATCH operation whose path names
-// a secret ({"op":"replace","path":"password","value":"…"}) has its value replaced too.
-func redact(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			if isSecretName(k) {
-				x[k] = Redacted
-				continue
-			}
-			x[k] = redact(val)
+// isSecretNameBytes is isSecretName of a name as it is in the body, unescaped.
+func isSecretNameBytes(name []byte) bool {
+	for _, w := range secretWords {
+		if containsFold(name, w) {
+			return true
 		}
-		if p, ok := x["path"].(string); ok && isSecretName(p) {
-			if _, has := x["value"]; has {
-				x["value"] = Redacted
-			}
-		}
-		return x
-	case []any:
-		for i := range x {
-			x[i] = redact(x[i])
-		}
-		return x
 	}
-	return v
+	return false
+}
+
+// redactJSON replaces, in a valid JSON text, the value of every member whose name is a
+// secret's, and the "value" of a PATCH operation whose "path" names one
+// ({"op":"replace","path":"password","value":"…"}), with "[redacted]".
+func redactJSON(body []byte) []byte {
+	s := redactor{b: body}
+	s.value()
+	if len(s.spans) == 0 {
+		return body
+	}
+	// An operation's value is known to be secret only once its object is read: its span
+	// may hold spans found inside it, and it follows them. Sorted by start, a span inside
+	// another comes after it and is dropped.
+	slices.SortFunc(s.spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	out := make([]byte, 0, len(body))
+	prev := 0
+	for _, sp := range s.spans {
+		if sp.start < prev {
+			continue
+		}
+		out = append(out, body[prev:sp.start]...)
+		out = append(out, `"`+Redacted+`"`...)
+		prev = sp.end
+	}
+	return append(out, body[prev:]...)
+}
+
+type span struct{ start, end int }
+
+// redactor walks a JSON text already known to be valid, noting the spans of secret
+// values.
+type redactor struct {
+	b     []byte
+	i     int
+	spans []span
+}
+
+func (s *redactor) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// value reads the value at s.i, noting the secrets inside it.
+func (s *redactor) value() {
+	s.ws()
+	switch s.b[s.i] {
+	case '{':
+		s.object()
+	case '[':
+		s.i++
+		for {
+			s.ws()
+			if s.b[s.i] == ']' {
+				s.i++
+				return
+			}
+			s.value()
+			s.ws()
+			if s.b[s.i] == ',' {
+				s.i++
+			}
+		}
+	case '"':
+		s.str()
+	default: // a number, true, false or null
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return
+			}
+			s.i++
+		}
+	}
+}
+
+// str reads the string at s.i and returns its contents as written and whether it has an
+// escape.
+func (s *redactor) str() (raw []byte, escaped bool) {
+	start := s.i + 1
+	for s.i = start; s.b[s.i] != '"'; s.i++ {
+		if s.b[s.i] == '\\' {
+			escaped = true
+			s.i++
+		}
+	}
+	s.i++
+	return s.b[start : s.i-1], escaped
+}
+
+// name is a member name or string value unescaped (a copy only when it has an escape).
+func (s *redactor) name(raw []byte, escaped bool) []byte {
+	if !escaped {
+		return raw
+	}
+	var v string
+	quoted := s.b[s.i-len(raw)-2 : s.i]
+	if err := json.Unmarshal(quoted, &v); err != nil {
+		return raw
+	}
+	return []byte(v)
+}
+
+func (s *redactor) object() {
+	s.i++ // {
+	var path bool
+	value := span{-1, -1}
+	for {
+		s.ws()
+		if s.b[s.i] == '}' {
+			s.i++
+			break
+		}
+		key := s.name(s.str())
+		s.ws()
+		s.i++ // :
+		s.ws()
+		start := s.i
+		switch {
+		case isSecretNameBytes(key):
+			s.value()
+			s.spans = append(s.spans, span{start, s.i})
+		case bytes.EqualFold(key, []byte("path")) && s.b[s.i] == '"':
+			path = isSecretNameBytes(s.name(s.str()))
+		case bytes.EqualFold(key, []byte("value")):
+			s.value()
+			value = span{start, s.i}
+		default:
+			s.value()
+		}
+		s.ws()
+		if s.b[s.i] == ',' {
+			s.i++
+		}
+	}
+	if path && value.start >= 0 {
+		s.spans = append(s.spans, value)
+	}
 }

@@ -1,6 +1,9 @@
 package activity
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -14,26 +17,35 @@ func TestRedactBody(t *testing.T) {
 		want      string
 	}{
 		{"empty", "", 0, 100, ""},
-		{"password member", `{"userName":"a","password":"Hunter2!"}`, 0, 1000, `{"password":"[redacted]","userName":"a"}`},
+		{"password member", `{"userName":"a","password":"Hunter2!"}`, 0, 1000, `{"userName":"a","password":"[redacted]"}`},
 		{"nested and case", `{"x":{"Password":"p","clientSecret":"s","access_token":"t"}}`, 0, 1000,
-			`{"x":{"Password":"[redacted]","access_token":"[redacted]","clientSecret":"[redacted]"}}`},
+			`{"x":{"Password":"[redacted]","clientSecret":"[redacted]","access_token":"[redacted]"}}`},
 		{"patch op path", `{"Operations":[{"op":"replace","path":"password","value":"p"},{"op":"replace","path":"active","value":false}]}`, 0, 1000,
 			`{"Operations":[{"op":"replace","path":"password","value":"[redacted]"},{"op":"replace","path":"active","value":false}]}`},
 		{"patch op value object", `{"Operations":[{"op":"replace","value":{"password":"p","active":true}}]}`, 0, 1000,
-			`{"Operations":[{"op":"replace","value":{"active":true,"password":"[redacted]"}}]}`},
+			`{"Operations":[{"op":"replace","value":{"password":"[redacted]","active":true}}]}`},
 		{"bulk data", `{"Operations":[{"method":"POST","data":{"password":"p"}}]}`, 0, 1000,
-			`{"Operations":[{"data":{"password":"[redacted]"},"method":"POST"}]}`},
+			`{"Operations":[{"method":"POST","data":{"password":"[redacted]"}}]}`},
 		{"numbers kept", `{"n":12345678901234567890}`, 0, 1000, `{"n":12345678901234567890}`},
 		{"not JSON", `password=p`, 0, 1000, "[body of 10 bytes: not JSON, not recorded]"},
 		{"cut JSON", `{"password":"p"`, 0, 1000, "[body of 15 bytes: not JSON, not recorded]"},
 		{"two values", `{"a":1} {"password":"p"}`, 0, 1000, "[body of 24 bytes: not JSON, not recorded]"},
 		{"too large", `{"password":"p`, 70000, 1000, "[body of 70000 bytes: too large to record]"},
 		{"no secret kept as sent", `{"b":1, "a":"x"}`, 0, 1000, `{"b":1, "a":"x"}`},
-		{"escaped secret name", `{"pass\u0077ord":"p"}`, 0, 1000, `{"password":"[redacted]"}`},
+		{"escaped secret name", `{"pass\u0077ord":"p"}`, 0, 1000, `{"pass\u0077ord":"[redacted]"}`},
+		{"escaped secret path", `[{"op":"add","path":"pass\u0077ord","value":"p"}]`, 0, 1000, `[{"op":"add","path":"pass\u0077ord","value":"[redacted]"}]`},
+		{"value before path", `{"value":{"x":"p"},"op":"replace","Path":"password"}`, 0, 1000, `{"value":"[redacted]","op":"replace","Path":"password"}`},
+		{"secret inside a secret path's value", `{"path":"password","value":{"token":"t","n":1},"x":{"secret":"s"}}`, 0, 1000,
+			`{"path":"password","value":"[redacted]","x":{"secret":"[redacted]"}}`},
+		{"secret objects and arrays", `{"password":{"a":[1,{"b":"}"}]},"tokens":["t1","t2"],"n":null}`, 0, 1000, `{"password":"[redacted]","tokens":"[redacted]","n":null}`},
+		{"spaces kept", "{ \"a\" : 1 ,\n \"password\"\t: \"p\" }", 0, 1000, "{ \"a\" : 1 ,\n \"password\"\t: \"[redacted]\" }"},
+		{"secret word in a value only", `{"a":"x\"}password","b":"token"}`, 0, 1000, `{"a":"x\"}password","b":"token"}`},
+		{"duplicate members", `{"password":"a","password":"b"}`, 0, 1000, `{"password":"[redacted]","password":"[redacted]"}`},
 		{"secret in upper case", `{"PASSWORD":"p"}`, 0, 1000, `{"PASSWORD":"[redacted]"}`},
 		{"not JSON without secret", `a=b`, 0, 1000, "[body of 3 bytes: not JSON, not recorded]"},
+		{"not UTF-8", "{\"a\":\"\xff\"}", 0, 1000, "[body of 9 bytes: not JSON, not recorded]"},
 		{"capped without secret", `{"a":"` + strings.Repeat("é", 50) + `"}`, 0, 20, `{"a":"ééééééé…[cut: 108 bytes]`},
-		{"capped", `{"token":1,"a":"` + strings.Repeat("é", 50) + `"}`, 0, 20, `{"a":"ééééééé…[cut: 129 bytes]`},
+		{"capped", `{"token":1,"a":"` + strings.Repeat("é", 50) + `"}`, 0, 30, `{"token":"[redacted]","a":"é…[cut: 129 bytes]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := RedactBody([]byte(tc.body), tc.truncated, tc.limit); got != tc.want {
@@ -57,5 +69,107 @@ func TestValidRequestID(t *testing.T) {
 		if got := ValidRequestID(id); got != want {
 			t.Errorf("ValidRequestID(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// redactDecoded is the redaction on a decoded body: what the bytes RedactBody keeps must
+// decode to.
+func redactDecoded(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		pathSecret, valueKey := false, ""
+		for k, val := range x {
+			switch {
+			case isSecretName(k):
+				x[k] = Redacted
+				continue
+			case strings.EqualFold(k, "path"):
+				p, ok := val.(string)
+				pathSecret = ok && isSecretName(p)
+			case strings.EqualFold(k, "value"):
+				valueKey = k
+			}
+			x[k] = redactDecoded(val)
+		}
+		if pathSecret && valueKey != "" {
+			x[valueKey] = Redacted
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = redactDecoded(x[i])
+		}
+		return x
+	}
+	return v
+}
+
+// FuzzRedactBody: whatever JSON comes, what is kept is JSON that decodes to the body
+// decoded with every secret replaced, so no secret survives, and nothing else changes.
+func FuzzRedactBody(f *testing.F) {
+	for _, s := range []string{
+		`{"userName":"a","password":"Hunter2!"}`, `{"Operations":[{"op":"Replace","path":"password","value":"p"}]}`,
+		`{"value":{"x":"p"},"path":"token"}`, `[{"pass\u0077ord":"p"}]`, `{"a":"\"password\\","b":[{"Secret":{}}]}`, `"token"`, `12`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var in any
+		if json.Unmarshal(body, &in) != nil || !json.Valid(body) {
+			return
+		}
+		// Members with the same name (case aside): which one a decoder keeps is not the
+		// redaction's business.
+		if hasDuplicateNames(body) {
+			return
+		}
+		got := RedactBody(body, 0, 0)
+		var out any
+		if err := json.Unmarshal([]byte(got), &out); err != nil {
+			t.Fatalf("RedactBody(%s) = %s: not JSON: %v", body, got, err)
+		}
+		if want := redactDecoded(in); !reflect.DeepEqual(out, want) {
+			t.Fatalf("RedactBody(%s) = %s, which decodes to %v, want %v", body, got, out, want)
+		}
+	})
+}
+
+// hasDuplicateNames reports whether an object in body has two members whose names are
+// equal, ignoring case.
+func hasDuplicateNames(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var stack []map[string]bool
+	expectKey := func() bool { return len(stack) > 0 && stack[len(stack)-1] != nil }
+	var inObject []bool
+	keyNext := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack, inObject = append(stack, map[string]bool{}), append(inObject, true)
+				keyNext = true
+				continue
+			case '[':
+				stack, inObject = append(stack, nil), append(inObject, false)
+			case '}', ']':
+				stack, inObject = stack[:len(stack)-1], inObject[:len(inObject)-1]
+			}
+		case string:
+			if keyNext && expectKey() {
+				k := strings.ToLower(v)
+				if stack[len(stack)-1][k] {
+					return true
+				}
+				stack[len(stack)-1][k] = true
+				keyNext = false
+				continue
+			}
+		}
+		keyNext = len(inObject) > 0 && inObject[len(inObject)-1]
 	}
 }

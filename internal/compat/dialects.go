@@ -71,7 +71,7 @@ var Dialects = []Dialect{
 		Code:  "internal/scim/resource.go:NormalizeResource", Proof: `entra: create with explicit nulls and a manager of null`},
 	{Name: "entra-flag-query", Clients: []string{Entra},
 		Sends: `?aadOptscim062020 on the tenant URL, so on every request: ignored by routing, and marks the client as Entra`,
-		Code:  "internal/compat/client.go:IdentifyClient", Proof: `entra-aadOptscim062020: Test Connection: a user that does not exist`},
+		Code:  "internal/compat/client.go:QueryClient", Proof: `entra-aadOptscim062020: Test Connection: a user that does not exist`},
 	{Name: "json-media-type", Clients: []string{Okta, Entra},
 		Sends: `bodies as application/json (Okta's SPEC test) or application/scim+json; charset=utf-8 (Entra): both accepted`,
 		Code:  "internal/compat/dialects.go:BodyMediaType", Proof: `okta-catalog: create as Okta's SPEC test does, with application/json`},

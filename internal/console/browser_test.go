@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/scimd/scimd/internal/console"
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scimclient"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/storetest"
@@ -66,11 +67,13 @@ func browser(t *testing.T, timeout time.Duration) context.Context {
 
 // TestConsoleInBrowser signs in to the console in a real headless chromium, finds a user
 // that a replayed Okta flow provisioned and sees its roles, opens the failed request in
-// the activity log, and revokes the credential, after which the next SCIM call fails.
+// the activity log, adds a webhook endpoint and sees a delivery to it, and revokes the
+// credential, after which the next SCIM call fails.
 // No page shows the password Okta sent.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := browser(t, 60*time.Second)
-	full := storetest.StartFull(t, storetest.OpenSQLite(t), server.Options{Console: console.Options{Password: consolePassword}})
+	recv := newHookReceiver(t)
+	full := storetest.StartFull(t, storetest.OpenSQLite(t), server.Options{Console: console.Options{Password: consolePassword}, Webhooks: fastWebhooks})
 	tn := full.NewTenant(t, "acme")
 	idp := *tn.Client
 	ids := replayOkta(t, &idp)
@@ -159,6 +162,37 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("failed request page: %q", body)
 	}
 	shot("console-request.png")
+
+	// A webhook endpoint added in the console gets the next change; its page shows the
+	// delivery.
+	step("webhooks", chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/webhooks"]`)), chromedp.WaitVisible(chromedp.CSS("#url")),
+		chromedp.SendKeys(chromedp.CSS("#url"), recv.srv.URL+"/hook"), chromedp.Submit(chromedp.CSS("#url")),
+		chromedp.WaitVisible(chromedp.CSS("#webhook-secret")))
+	if secret := text("#webhook-secret"); !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("the new endpoint's secret: %q", secret)
+	}
+	send := func(method, path string, body any, want int) {
+		t.Helper()
+		resp, err := idp.Send(context.Background(), scimclient.Request{Method: method, Path: path, Body: body, Header: map[string][]string{"User-Agent": {"Okta SCIM Client 1.0.0"}}})
+		if err != nil || resp.Status != want {
+			t.Fatalf("%s %s: %v %v", method, path, resp, err)
+		}
+	}
+	send("PATCH", "/Users/"+ids["alan"], map[string]any{"schemas": []string{scim.PatchOpSchema},
+		"Operations": []any{map[string]any{"op": "replace", "value": map[string]any{"active": false}}}}, 200)
+	for deadline := time.Now().Add(10 * time.Second); recv.posts.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no delivery to the endpoint added in the console within 10 s")
+		}
+	}
+	step("webhook", chromedp.Click(chromedp.CSS(`main a[href*="/webhooks/wh_"]`)), chromedp.WaitVisible(chromedp.CSS("#deliveries")))
+	if rows := text("#deliveries tbody"); !strings.Contains(rows, "200") || !strings.Contains(rows, `{"received":true}`) || !strings.Contains(rows, " ms") {
+		t.Fatalf("deliveries: %q", rows)
+	}
+	if state := text("#state"); state != "enabled" {
+		t.Fatalf("endpoint state %q", state)
+	}
+	shot("console-webhook.png")
 
 	step("credentials", chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/credentials"]`)), chromedp.WaitVisible(chromedp.CSS(`button[aria-label="Revoke `+tn.Issued.Credential.ID+`"]`)))
 	shot("console-credentials.png")

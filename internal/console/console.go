@@ -1,7 +1,8 @@
 // Package console is the operator's admin console at /admin: tenants and the health of
-// their connections, each tenant's users, roles, activity log and credentials. Pages are
-// rendered on the server with html/template, without JavaScript; the templates and the
-// style sheet are embedded in the binary. Every rule it applies is the service layer's.
+// their connections, each tenant's users, roles, activity log, credentials and webhook
+// endpoints. Pages are rendered on the server with html/template, without JavaScript; the
+// templates and the style sheet are embedded in the binary. Every rule it applies is the
+// service layer's.
 package console
 
 import (
@@ -104,6 +105,15 @@ func New(svc *service.Service, opts Options) (*Console, error) {
 	c.mux.HandleFunc("POST "+Prefix+"/tenants/{tenant}/credentials", c.authed(c.mintCredential))
 	c.mux.HandleFunc("POST "+Prefix+"/tenants/{tenant}/credentials/{id}/rotate", c.authed(c.rotateCredential))
 	c.mux.HandleFunc("POST "+Prefix+"/tenants/{tenant}/credentials/{id}/revoke", c.authed(c.revokeCredential))
+	for _, base := range []string{Prefix + "/tenants/{tenant}/webhooks", Prefix + "/webhooks"} {
+		c.mux.HandleFunc("GET "+base, c.authed(c.webhooks))
+		c.mux.HandleFunc("POST "+base, c.authed(c.addWebhook))
+		c.mux.HandleFunc("GET "+base+"/{id}", c.authed(c.webhook))
+		c.mux.HandleFunc("POST "+base+"/{id}/disable", c.authed(c.disableWebhook))
+		c.mux.HandleFunc("POST "+base+"/{id}/enable", c.authed(c.enableWebhook))
+		c.mux.HandleFunc("POST "+base+"/{id}/remove", c.authed(c.removeWebhook))
+		c.mux.HandleFunc("POST "+base+"/{id}/replay", c.authed(c.replayWebhook))
+	}
 	c.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", nil, page{Title: "Not found", Message: "There is no page at this address."})
 	})

@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +61,8 @@ var funcs = template.FuncMap{
 		return template.URL(q.Encode())
 	},
 	"join": strings.Join,
+	"ms":   func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) },
+	"has":  slices.Contains[[]string],
 	"entryRows": func(tenantID string, e []service.ActivityEntry) entryRows {
 		return entryRows{TenantID: tenantID, Entries: e}
 	},
@@ -72,7 +76,7 @@ type entryRows struct {
 
 func (c *Console) parseTemplates() error {
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "error", "tenants", "tenant", "users", "user", "roles", "role", "activity", "entry", "credentials", "minted"} {
+	for _, name := range []string{"login", "error", "tenants", "tenant", "users", "user", "roles", "role", "activity", "entry", "credentials", "minted", "webhooks", "webhook", "webhook-added"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("parse console template %s: %w", name, err)

@@ -24,22 +24,42 @@ func (s *Server) recorded(next http.Handler) http.Handler {
 			r = r.WithContext(activity.WithInfo(r.Context(), info))
 		}
 		if info.Client == "" {
-			info.Client = clientOf(r)
+			// The User-Agent or the URL may say; else the credential's memory or the body
+			// may, once they are read.
+			info.Client = compat.IdentifyClient(r)
 		}
 		if s.opts.Activity == nil {
 			next.ServeHTTP(w, r)
+			if info.Client == "" {
+				info.Client = activity.ClientOther
+			}
 			return
 		}
 		start := time.Now()
 		var reqBody *capture
 		if r.Body != nil && r.Body != http.NoBody {
-			reqBody = &capture{}
+			reqBody = &capture{buf: activity.CaptureBuffer()}
+			// Sized once, not grown as the handler reads the body in pieces.
+			if r.ContentLength > 0 {
+				reqBody.buf.Grow(int(min(r.ContentLength, activity.CaptureLimit)))
+			}
 			r.Body = &teeBody{ReadCloser: r.Body, c: reqBody}
 		}
-		rw := &recordingWriter{ResponseWriter: w}
+		rw := &recordingWriter{ResponseWriter: w, body: capture{buf: activity.CaptureBuffer()}}
 		next.ServeHTTP(rw, r)
+		if info.Client == "" {
+			info.Client = activity.ClientOther
+		}
+		buffers := []*bytes.Buffer{rw.body.buf}
+		if reqBody != nil {
+			buffers = append(buffers, reqBody.buf)
+		}
 		if info.TenantID == "" {
-			return // no tenant to file it under: an unknown credential or none
+			// No tenant to file it under: an unknown credential or none.
+			for _, b := range buffers {
+				activity.ReleaseBuffer(b)
+			}
+			return
 		}
 		status := rw.status
 		if status == 0 {
@@ -53,20 +73,13 @@ func (s *Server) recorded(next http.Handler) http.Handler {
 				ScimType: info.ScimType, Detail: info.Detail, ResourceType: rtype, ResourceID: rid,
 			},
 			ResponseBody: rw.body.buf.Bytes(), ResponseTooLarge: rw.body.over(),
+			Buffers: buffers,
 		}
 		if reqBody != nil {
 			req.RequestBody, req.RequestTooLarge = reqBody.buf.Bytes(), reqBody.over()
 		}
 		s.opts.Activity.Record(req)
 	})
-}
-
-// clientOf names the identity provider that sent r.
-func clientOf(r *http.Request) string {
-	if c := compat.IdentifyClient(r); c != "" {
-		return c
-	}
-	return activity.ClientOther
 }
 
 // resourceOf names the resource a request touched: the id in its path, or the Location of
@@ -99,7 +112,7 @@ func resourceOf(r *http.Request, location string) (rtype, id string) {
 
 // capture keeps the first activity.CaptureLimit bytes written to it and counts the rest.
 type capture struct {
-	buf   bytes.Buffer
+	buf   *bytes.Buffer
 	total int64
 }
 

@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -121,6 +122,8 @@ type Server struct {
 	// (throttleLog keeps their throttling to one log line a minute per address).
 	credentialRate, tenantRate            *buckets
 	failedByAddr, failedByID, throttleLog *buckets
+	// clients remembers each credential's identity provider.
+	clients compat.ClientMemory
 }
 
 // ClientFailures is how many requests failed by their client's doing since the server
@@ -357,16 +360,45 @@ func (s *Server) authenticate(r *http.Request, info *activity.Info) (store.Crede
 	if err != nil {
 		return store.Credential{}, id, err
 	}
-	if info != nil {
-		// Known even when the secret is wrong: a tenant's log shows its identity provider
-		// failing to authenticate with a revoked or rotated credential.
-		info.TenantID, info.TenantName, info.CredentialID = c.TenantID, c.TenantName, c.ID
+	if info == nil {
+		info = &activity.Info{Client: compat.IdentifyClient(r)}
 	}
+	// Known even when the secret is wrong: a tenant's log shows its identity provider
+	// failing to authenticate with a revoked or rotated credential.
+	info.TenantID, info.TenantName, info.CredentialID = c.TenantID, c.TenantName, c.ID
 	if !credential.Valid(c, secret, now) {
+		if info.Client == "" {
+			info.Client, info.ClientRemembered = cmp.Or(s.clients.Recall(c.ID), c.LastClient), true
+		}
 		return store.Credential{}, id, scim.Unauthorized("invalid credentials")
 	}
-	s.opts.Usage.Credential(c.ID, compat.IdentifyClient(r), now)
+	own := info.Client
+	if own != "" {
+		s.clients.Remember(c.ID, own)
+	} else {
+		// A request of no telling shape (a GET by id, a PUT) is the identity provider's
+		// whose this credential's requests were last recognised as: in this process, or
+		// as the store last recorded it.
+		info.Client, info.ClientRemembered = cmp.Or(s.clients.Recall(c.ID), c.LastClient), true
+	}
+	s.opts.Usage.Credential(c.ID, own, now)
 	return c, id, nil
+}
+
+// bodyClient recognises the identity provider from the shape of the request's body, when
+// neither its User-Agent nor its URL did, and remembers it for the credential.
+func (s *Server) bodyClient(r *http.Request, body map[string]any) {
+	info := activity.InfoFrom(r.Context())
+	if info == nil || (info.Client != "" && !info.ClientRemembered) {
+		return
+	}
+	c := compat.BodyClient(r.Method, body)
+	if c == "" {
+		return
+	}
+	info.Client, info.ClientRemembered = c, false
+	s.clients.Remember(info.CredentialID, c)
+	s.opts.Usage.Credential(info.CredentialID, c, time.Now())
 }
 
 // authFailed logs a refused authentication and throttles repeated ones: past the budget
@@ -507,7 +539,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (map[string]an
 	if err != nil {
 		return nil, bodyReadFailure(err)
 	}
-	return scim.DecodeBody(data)
+	body, err := scim.DecodeBody(data)
+	if err == nil {
+		s.bodyClient(r, body)
+	}
+	return body, err
 }
 
 // readAll reads a body into one buffer of its declared length when it has one (io.ReadAll

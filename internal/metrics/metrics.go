@@ -1,6 +1,7 @@
 // Package metrics exposes scimd's Prometheus metrics: requests and their latency by route,
 // status class and identity provider (never by tenant, so that the number of series stays
-// bounded), store operation latency, the activity log's buffer and the database pools.
+// bounded), store operation latency, the activity log's buffer, the database pools and the
+// webhook backlog.
 package metrics
 
 import (
@@ -76,6 +77,31 @@ func (m *Metrics) WatchActivity(r *activity.Recorder) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "scimd_activity_written_total", Help: "Activity log entries written."},
 			stat(func(s activity.Stats) float64 { return float64(s.Written) })),
 	)
+}
+
+// WatchWebhookBacklog exposes the events not yet delivered to webhook endpoints, read
+// from the store on each scrape (one query by the cursors; a scrape that cannot read it
+// in time leaves the gauge out rather than report a wrong value).
+func (m *Metrics) WatchWebhookBacklog(backlog func(ctx context.Context) (int64, error)) {
+	m.reg.MustRegister(backlogCollector(backlog))
+}
+
+var webhookBacklog = prometheus.NewDesc("scimd_webhook_backlog_events",
+	"Events not yet delivered to webhook endpoints, summed over endpoints and tenants.", nil, nil)
+
+type backlogCollector func(ctx context.Context) (int64, error)
+
+func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- webhookBacklog }
+
+func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := c(ctx)
+	if err != nil {
+		// An invalid metric would fail the whole scrape; /readyz reports the store.
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(webhookBacklog, prometheus.GaugeValue, float64(n))
 }
 
 // Pools is a store that reports its connection pools.

@@ -112,6 +112,7 @@ func New(st store.Store, opts Options) *Server {
 		rec = activity.New(timed, aopts)
 		m.WatchActivity(rec)
 	}
+	m.WatchWebhookBacklog(func(ctx context.Context) (int64, error) { return st.WebhookBacklog(ctx, "", "") })
 	svc := service.New(st, service.Options{SCIMBaseURL: scimBase, WebhookAllowPrivate: opts.Webhooks.AllowPrivate, SecurityEvents: opts.SET != nil})
 	scimOpts := opts.SCIM
 	scimOpts.Usage = usage

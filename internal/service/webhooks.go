@@ -206,6 +206,23 @@ func (s *Service) WebhookDeliveries(ctx context.Context, only, id string, limit 
 	return s.store.WebhookDeliveries(ctx, id, limit)
 }
 
+// WebhookBacklog counts the events of tenantID (every tenant's when "") that the endpoint
+// has yet to deliver, from its delivery positions: the events of a tenant it has not
+// started delivering to are not counted.
+func (s *Service) WebhookBacklog(ctx context.Context, only, id, tenantID string) (int64, error) {
+	w, err := s.Webhook(ctx, only, id)
+	if err != nil {
+		return 0, err
+	}
+	if w.TenantID != "" {
+		tenantID = w.TenantID
+	}
+	return s.store.WebhookBacklog(ctx, id, tenantID)
+}
+
+// SecurityEventsEnabled reports whether endpoints of format "set" may be added.
+func (s *Service) SecurityEventsEnabled() bool { return s.securityEvents }
+
 // ReplayWebhook delivers a tenant's events to the endpoint again, from event number
 // fromSeq on, in order (an endpoint of one tenant needs no tenant).
 func (s *Service) ReplayWebhook(ctx context.Context, only, id, tenantID string, fromSeq int64) error {

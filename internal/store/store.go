@@ -390,6 +390,11 @@ type Store interface {
 	ReplayWebhook(ctx context.Context, id, tenantID string, fromSeq int64) error
 	// WebhookDeliveries returns the endpoint's latest delivery attempts, newest first.
 	WebhookDeliveries(ctx context.Context, id string, limit int) ([]Delivery, error)
+	// WebhookBacklog counts the numbered events of tenantID (every tenant's when "") that
+	// the cursors of endpoint id (every endpoint's when "") have not passed yet: delivered
+	// or skipped events are not counted, nor the events of a tenant whose cursor has not
+	// started.
+	WebhookBacklog(ctx context.Context, id, tenantID string) (int64, error)
 	// ClaimWebhookCursors leases up to max cursors that have events to deliver and are
 	// due, to owner for lease; a cursor is held by one owner at a time across instances.
 	ClaimWebhookCursors(ctx context.Context, owner string, lease time.Duration, max int) ([]WebhookCursor, error)
