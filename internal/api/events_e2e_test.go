@@ -34,8 +34,9 @@ type feedReader struct {
 }
 
 // expect reads what the feed holds now and compares it with want: one "type name" per
-// event, name being the expectations' name of the resource (and "+user"/"-user" of a
-// member event, "[roles]" of a roles change).
+// event, name being the expectations' name of the resource (then the user of a member
+// event, the roles of a roles change, the changed attributes and "(put)" or "(patch)" of
+// an update).
 func (f *feedReader) expect(step string, want ...string) {
 	f.t.Helper()
 	// Events are numbered, hence readable, a moment after their change commits: wait
@@ -77,6 +78,9 @@ func (f *feedReader) read(step string) []string {
 			}
 			if len(e.Data.Changed) > 0 {
 				s += " " + strings.Join(e.Data.Changed, ",")
+			}
+			if e.Data.Op != "" {
+				s += " (" + e.Data.Op + ")"
 			}
 			got = append(got, s)
 		}
@@ -132,7 +136,7 @@ func oktaFlow(t *testing.T, idp *scimclient.Client, f *feedReader) {
 		u["displayName"] = "Ada King"
 		return u
 	}()), 200, "profile push")
-	f.expect("profile push (PUT)", "user.updated ada displayName,name")
+	f.expect("profile push (PUT)", "user.updated ada displayName,name (put)")
 	admins := wantStatus(t, send(t, idp, "POST", "/Groups", map[string]any{
 		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Admins", "members": []any{},
 	}), 201, "push group")["id"].(string)
@@ -143,7 +147,7 @@ func oktaFlow(t *testing.T, idp *scimclient.Client, f *feedReader) {
 		"group.member_added admins ada", "group.member_added admins grace",
 		"user.roles_changed ada []->[Admins]", "user.roles_changed grace []->[Admins]")
 	wantStatus(t, send(t, idp, "PATCH", "/Groups/"+admins, patch(op("replace", "", map[string]any{"id": admins, "displayName": "Administrators"}))), 204, "rename")
-	f.expect("rename group", "group.updated admins displayName",
+	f.expect("rename group", "group.updated admins displayName (patch)",
 		"user.roles_changed ada [Admins]->[Administrators]", "user.roles_changed grace [Admins]->[Administrators]")
 	wantStatus(t, send(t, idp, "PATCH", "/Groups/"+admins, patch(op("remove", `members[value eq "`+grace+`"]`, nil))), 204, "unlink")
 	f.expect("unassign from group", "group.member_removed admins grace", "user.roles_changed grace [Administrators]->[]")
@@ -169,7 +173,7 @@ func entraFlow(t *testing.T, idp *scimclient.Client, f *feedReader) {
 	f.ids[alex] = "alex"
 	f.expect("create user", "user.created alex")
 	wantStatus(t, send(t, idp, "PATCH", "/Users/"+alex, patch(op("Replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "Marketing"))), 200, "attribute change")
-	f.expect("attribute change", "user.updated alex urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+	f.expect("attribute change", "user.updated alex urn:ietf:params:scim:schemas:extension:enterprise:2.0:User (patch)")
 	group := wantStatus(t, send(t, idp, "POST", "/Groups", map[string]any{
 		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "externalId": "g1", "displayName": "Sales",
 	}), 201, "create group")["id"].(string)

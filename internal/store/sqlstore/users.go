@@ -332,7 +332,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func
 				cur.Roles = after
 			}
 		}
-		emitUserUpdate(r, tenantID, before, cur, cols.active)
+		emitUserUpdate(r, tenantID, before, cur, cols.active, events.OpOf(ctx))
 		if !slices.Equal(cur.Roles, rolesBefore) {
 			r.emit(tenantID, events.UserRolesChanged, events.Data{Resource: userResource(cur), RolesBefore: rolesBefore, RolesAfter: cur.Roles})
 		}
@@ -346,7 +346,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func
 
 // emitUserUpdate records an update of a user: user.deactivated or user.reactivated when
 // "active" flipped, and user.updated naming the other attributes that changed, if any.
-func emitUserUpdate(r runner, tenantID string, before scim.Resource, u *store.User, active bool) {
+func emitUserUpdate(r runner, tenantID string, before scim.Resource, u *store.User, active bool, op string) {
 	wasActive := true
 	if a, ok := before["active"].(bool); ok {
 		wasActive = a
@@ -359,7 +359,7 @@ func emitUserUpdate(r runner, tenantID string, before scim.Resource, u *store.Us
 	}
 	res := userResource(u)
 	if len(changed) > 0 {
-		r.emit(tenantID, events.UserUpdated, events.Data{Resource: res, Changed: changed})
+		r.emit(tenantID, events.UserUpdated, events.Data{Resource: res, Changed: changed, Op: op})
 	}
 	switch {
 	case wasActive && !active:
