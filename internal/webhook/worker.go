@@ -123,8 +123,10 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// minClaimInterval is the shortest time between two looks for work woken by writes.
-const minClaimInterval = 10 * time.Millisecond
+// minClaimInterval is the shortest time between two looks for work woken by numbering:
+// the first events of a cursor no deliverer holds wait at most that long (a deliverer
+// that holds one is woken by each numbering itself).
+const minClaimInterval = 25 * time.Millisecond
 
 // Progress is recorded in batches: after flushEvery deliveries or flushAfter, and at
 // once on a failure, when caught up with no new event for the rest of flushAfter, and
@@ -148,6 +150,10 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 	var pending []store.Delivery
 	lastFlush, recorded := time.Now(), c.LastSeq
 	var idleUntil time.Time // while caught up, how long to wait for more events
+	// caughtUp: the last page was not full and nothing was numbered since it was read, so
+	// a read now would find nothing (numbers are committed in order).
+	var caughtUp bool
+	var numbered <-chan struct{}
 	// flush records what was delivered and skipped so far, and o's failure or release.
 	flush := func(o store.DeliveryOutcome) bool {
 		o.Deliveries, o.Lease, o.AdvanceTo = pending, w.opts.Lease, c.LastSeq
@@ -165,8 +171,13 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 			flush(store.DeliveryOutcome{Release: true})
 			return
 		}
-		numbered := w.st.EventsNumbered()
-		page, err := w.st.Events(ctx, store.EventQuery{Tenant: c.TenantID, After: c.LastSeq, Limit: 100})
+		var page store.EventPage
+		var err error
+		if !caughtUp {
+			numbered = w.st.EventsNumbered()
+			page, err = w.st.Events(ctx, store.EventQuery{Tenant: c.TenantID, After: c.LastSeq, Limit: pageSize})
+		}
+		caughtUp = false
 		if err == nil && len(page.Events) == 0 && c.LastSeq != recorded {
 			// Caught up with progress not recorded: wait for the next events until
 			// flushAfter since the last record, then record it.
@@ -227,8 +238,18 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 				}
 			}
 		}
+		if len(page.Events) < pageSize {
+			select {
+			case <-numbered:
+			default:
+				caughtUp = true
+			}
+		}
 	}
 }
+
+// pageSize is how many events a deliverer reads at once.
+const pageSize = 100
 
 // waitSignal waits until ch is closed (true), d has passed or ctx ends (false).
 func waitSignal(ctx context.Context, ch <-chan struct{}, d time.Duration) bool {
