@@ -26,11 +26,13 @@ type Event struct {
 // EventData is what an event carries. Resource is the SCIM user or group after the change
 // (before it, for a deletion).
 type EventData struct {
-	Resource    map[string]any `json:"resource"`
-	Changed     []string       `json:"changed,omitempty"`
-	User        *EventUser     `json:"user,omitempty"`
-	RolesBefore []string       `json:"roles_before,omitempty"`
-	RolesAfter  []string       `json:"roles_after,omitempty"`
+	Resource map[string]any `json:"resource"`
+	Changed  []string       `json:"changed,omitempty"`
+	// Op is "put" or "patch": the SCIM operation of a user.updated or group.updated.
+	Op          string     `json:"op,omitempty"`
+	User        *EventUser `json:"user,omitempty"`
+	RolesBefore []string   `json:"roles_before,omitempty"`
+	RolesAfter  []string   `json:"roles_after,omitempty"`
 }
 
 // EventUser names the user of group.member_added and group.member_removed.

@@ -34,8 +34,9 @@ type feedReader struct {
 }
 
 // expect reads what the feed holds now and compares it with want: one "type name" per
-// event, name being the expectations' name of the resource (and "+user"/"-user" of a
-// member event, "[roles]" of a roles change).
+// event, name being the expectations' name of the resource (then the user of a member
+// event, the roles of a roles change, the changed attributes and "(put)" or "(patch)" of
+// an update).
 func (f *feedReader) expect(step string, want ...string) {
 	f.t.Helper()
 	// Events are numbered, hence readable, a moment after their change commits: wait
@@ -77,6 +78,9 @@ func (f *feedReader) read(step string) []string {
 			}
 			if len(e.Data.Changed) > 0 {
 				s += " " + strings.Join(e.Data.Changed, ",")
+			}
+			if e.Data.Op != "" {
+				s += " (" + e.Data.Op + ")"
 			}
 			got = append(got, s)
 		}
@@ -132,7 +136,7 @@ func oktaFlow(t *testing.T, idp *scimclient.Client, f *feedReader) {
 		u["displayName"] = "Ada King"
 		return u
 	}()), 200, "profile push")
-	f.expect("profile push (PUT)", "user.updated ada displayName,name")
+	f.expect("profile push (PUT)", "user.updated ada displayName,name (put)")
 	admins := wantStatus(t, send(t, idp, "POST", "/Groups", map[string]any{
 		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Admins", "members": []any{},
 	}), 201, "push group")["id"].(string)
@@ -143,7 +147,7 @@ func oktaFlow(t *testing.T, idp *scimclient.Client, f *feedReader) {
 		"group.member_added admins ada", "group.member_added admins grace",
 		"user.roles_changed ada []->[Admins]", "user.roles_changed grace []->[Admins]")
 	wantStatus(t, send(t, idp, "PATCH", "/Groups/"+admins, patch(op("replace", "", map[string]any{"id": admins, "displayName": "Administrators"}))), 204, "rename")
-	f.expect("rename group", "group.updated admins displayName",
+	f.expect("rename group", "group.updated admins displayName (patch)",
 		"user.roles_changed ada [Admins]->[Administrators]", "user.roles_changed grace [Admins]->[Administrators]")
 	wantStatus(t, send(t, idp, "PATCH", "/Groups/"+admins, patch(op("remove", `members[value eq "`+grace+`"]`, nil))), 204, "unlink")
 	f.expect("unassign from group", "group.member_removed admins grace", "user.roles_changed grace [Administrators]->[]")
@@ -169,7 +173,7 @@ func entraFlow(t *testing.T, idp *scimclient.Client, f *feedReader) {
 	f.ids[alex] = "alex"
 	f.expect("create user", "user.created alex")
 	wantStatus(t, send(t, idp, "PATCH", "/Users/"+alex, patch(op("Replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "Marketing"))), 200, "attribute change")
-	f.expect("attribute change", "user.updated alex urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+	f.expect("attribute change", "user.updated alex urn:ietf:params:scim:schemas:extension:enterprise:2.0:User (patch)")
 	group := wantStatus(t, send(t, idp, "POST", "/Groups", map[string]any{
 		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "externalId": "g1", "displayName": "Sales",
 	}), 201, "create group")["id"].(string)
@@ -249,6 +253,85 @@ func TestEventFeedFollow(t *testing.T) {
 			wantProblem(t, err, 400, "types")
 			_, err = reader.ListEvents(ctx, sdk.EventOptions{After: "x"})
 			wantProblem(t, err, 400, "after")
+		})
+	}
+}
+
+// TestEventFeedDeletes: deleting a user who belongs to groups records their leaving each
+// group (with the group as it is afterwards), then user.deleted, and no roles change of a
+// user who is gone; deleting a group records group.deleted, then the role taken from each
+// member.
+func TestEventFeedDeletes(t *testing.T) {
+	spec := newSpecValidator(t)
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b, spec)
+			ctx := context.Background()
+			tenant, err := e.admin.CreateTenant(ctx, sdk.TenantCreate{Name: "deletes"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cred, err := e.admin.MintCredential(ctx, tenant.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idp := e.scim(cred.Username, cred.Password)
+			f := &feedReader{t: t, c: e.client(e.full.APIKey(t, tenant.ID, "read")), ids: map[string]string{}}
+			user := func(name string) string {
+				id := wantStatus(t, send(t, idp, "POST", "/Users", oktaUser(name+"@acme.example", name, "X")), 201, "create "+name)["id"].(string)
+				f.ids[id] = name
+				f.expect("create "+name, "user.created "+name)
+				return id
+			}
+			ada, grace, linus := user("ada"), user("grace"), user("linus")
+			group := func(name string, members ...string) string {
+				var m []any
+				for _, id := range members {
+					m = append(m, map[string]any{"value": id})
+				}
+				id := wantStatus(t, send(t, idp, "POST", "/Groups", map[string]any{
+					"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": name, "members": m,
+				}), 201, "create "+name)["id"].(string)
+				f.ids[id] = name
+				return id
+			}
+			admins := group("Admins", ada, grace, linus)
+			f.expect("create Admins", "group.created Admins",
+				"group.member_added Admins ada", "group.member_added Admins grace", "group.member_added Admins linus",
+				"user.roles_changed ada []->[Admins]", "user.roles_changed grace []->[Admins]", "user.roles_changed linus []->[Admins]")
+			eng := group("Eng", ada, linus)
+			f.expect("create Eng", "group.created Eng", "group.member_added Eng ada", "group.member_added Eng linus",
+				"user.roles_changed ada [Admins]->[Admins Eng]", "user.roles_changed linus [Admins]->[Admins Eng]")
+
+			wantStatus(t, send(t, idp, "DELETE", "/Users/"+ada, nil), 204, "delete ada")
+			f.expect("delete a user in two groups", "group.member_removed Admins ada", "group.member_removed Eng ada", "user.deleted ada")
+			// Each group.member_removed carries its group as it is after the change: the
+			// version a GET now gives.
+			page, err := f.c.ListEvents(ctx, sdk.EventOptions{Types: []string{"group.member_removed"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Data) != 2 {
+				t.Fatalf("group.member_removed events: %d, want 2", len(page.Data))
+			}
+			for _, ev := range page.Data {
+				id := fmt.Sprint(ev.Data.Resource["id"])
+				g := wantStatus(t, send(t, idp, "GET", "/Groups/"+id, nil), 200, "get group")
+				want := g["meta"].(map[string]any)["version"]
+				if got := ev.Data.Resource["meta"].(map[string]any)["version"]; got != want || ev.Data.User == nil || ev.Data.User.ID != ada || ev.Data.User.Display != "ada@acme.example" {
+					t.Errorf("member_removed of %s: version %v (GET gives %v), user %+v", f.ids[id], got, want, ev.Data.User)
+				}
+			}
+
+			wantStatus(t, send(t, idp, "DELETE", "/Groups/"+admins, nil), 204, "delete Admins")
+			f.expect("delete a group of two", "group.deleted Admins",
+				"user.roles_changed grace [Admins]->[]", "user.roles_changed linus [Admins Eng]->[Eng]")
+			wantStatus(t, send(t, idp, "DELETE", "/Users/"+grace, nil), 204, "delete grace")
+			f.expect("delete a user in no group", "user.deleted grace")
+			wantStatus(t, send(t, idp, "DELETE", "/Groups/"+eng, nil), 204, "delete Eng")
+			f.expect("delete the last group", "group.deleted Eng", "user.roles_changed linus [Eng]->[]")
+			wantStatus(t, send(t, idp, "DELETE", "/Users/"+linus, nil), 204, "delete linus")
+			f.expect("delete linus", "user.deleted linus")
 		})
 	}
 }

@@ -291,14 +291,14 @@ func TestRoleMapping(t *testing.T) {
 			c.feed.expect("scim roles")
 			entraRole := []any{map[string]any{"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "Admin", "value": "admin"}}
 			wantStatus(t, send(t, c.idp, "PATCH", "/Users/"+cat, patch(op("Add", "roles", entraRole))), 200, "Entra adds an app role")
-			c.feed.expect("app role", "user.updated cat roles", "user.roles_changed cat [viewer]->[admin]")
+			c.feed.expect("app role", "user.updated cat roles (patch)", "user.roles_changed cat [viewer]->[admin]")
 			c.holds("app role", cat, "admin")
 			resp = send(t, c.idp, "PATCH", "/Users/"+cat, patch(op("Add", "roles", []any{map[string]any{"value": "owner"}})))
 			if m := wantStatus(t, resp, 400, "unknown app role"); m["scimType"] != "invalidValue" {
 				t.Errorf("an app role that is no role: %v", m)
 			}
 			wantStatus(t, send(t, c.idp, "PATCH", "/Users/"+cat, patch(op("Remove", `roles[value eq "admin"]`, nil))), 200, "Entra removes the app role")
-			c.feed.expect("app role removed", "user.updated cat roles", "user.roles_changed cat [admin]->[viewer]")
+			c.feed.expect("app role removed", "user.updated cat roles (patch)", "user.roles_changed cat [admin]->[viewer]")
 			c.holds("app role removed", cat, "viewer")
 
 			// Invalid configurations are refused, naming the field; nothing changes.

@@ -65,6 +65,14 @@ func TestSecurityEventTokens(t *testing.T) {
 				t.Fatalf("ServiceProviderConfig has no securityEvents: %v", spc)
 			}
 			id := wantStatus(t, send(t, idp, "POST", "/Users", oktaUser("ada@acme.example", "Ada", "L")), 201, "create")["id"].(string)
+			wantStatus(t, send(t, idp, "PUT", "/Users/"+id, oktaUser("ada@acme.example", "Ada", "King")), 200, "replace")
+			wantStatus(t, send(t, idp, "PATCH", "/Users/"+id, patch(op("replace", "title", "Countess"))), 200, "modify")
+			gid := wantStatus(t, send(t, idp, "POST", "/Groups", map[string]any{
+				"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Admins", "members": []any{map[string]any{"value": id}},
+			}), 201, "create group")["id"].(string)
+			wantStatus(t, send(t, idp, "PUT", "/Groups/"+gid, map[string]any{
+				"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Administrators", "members": []any{map[string]any{"value": id}},
+			}), 200, "replace group")
 			wantStatus(t, send(t, idp, "PATCH", "/Users/"+id, patch(op("replace", "", map[string]any{"active": false}))), 200, "deactivate")
 			wantStatus(t, send(t, idp, "DELETE", "/Users/"+id, nil), 204, "delete")
 
@@ -81,14 +89,74 @@ func TestSecurityEventTokens(t *testing.T) {
 				mu.Lock()
 				n := len(tokens)
 				mu.Unlock()
-				if n >= 3 || time.Now().After(deadline) {
+				if n >= 12 || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			want := []string{webhook.EventCreateFull, webhook.EventDeactivate, webhook.EventDelete}
+			// The SETs in order: the event, its subject, and what its payload must hold.
+			// prov:put:full and prov:create:full carry the resource, prov:patch:full the
+			// change as a PatchOp (RFC 9967 §2.4).
+			user, group := "/Users/"+id, "/Groups/"+gid
+			type wantSET struct {
+				uri, sub string
+				check    func(payload map[string]any) bool
+			}
+			data := func(p map[string]any) map[string]any { m, _ := p["data"].(map[string]any); return m }
+			patchOp := func(o, path string) func(map[string]any) bool {
+				return func(p map[string]any) bool {
+					ops, _ := data(p)["Operations"].([]any)
+					if len(ops) != 1 {
+						return false
+					}
+					first, _ := ops[0].(map[string]any)
+					return first["op"] == o && first["path"] == path && p["version"] != nil
+				}
+			}
+			none := func(p map[string]any) bool { return len(p) == 0 }
+			// A roles change replaces the user's groups and roles, here Admins (renamed
+			// Administrators later).
+			roles := func(group string) func(map[string]any) bool {
+				return func(p map[string]any) bool {
+					ops, _ := data(p)["Operations"].([]any)
+					if len(ops) != 2 || p["version"] == nil {
+						return false
+					}
+					g, _ := ops[0].(map[string]any)
+					r, _ := ops[1].(map[string]any)
+					gv, _ := g["value"].([]any)
+					return g["op"] == "replace" && g["path"] == "groups" && len(gv) == 1 && gv[0].(map[string]any)["display"] == group &&
+						r["op"] == "replace" && r["path"] == "roles"
+				}
+			}
+			want := []wantSET{
+				{webhook.EventCreateFull, user, func(p map[string]any) bool { return data(p)["userName"] == "ada@acme.example" }},
+				{webhook.EventPutFull, user, func(p map[string]any) bool {
+					return data(p)["displayName"] == "Ada King" && data(p)["id"] == id && p["version"] == `W/"2"`
+				}},
+				{webhook.EventPatchFull, user, func(p map[string]any) bool {
+					ops, _ := data(p)["Operations"].([]any)
+					return patchOp("replace", "title")(p) && ops[0].(map[string]any)["value"] == "Countess"
+				}},
+				{webhook.EventCreateFull, group, func(p map[string]any) bool { return data(p)["displayName"] == "Admins" }},
+				{webhook.EventPatchFull, group, func(p map[string]any) bool {
+					ops, _ := data(p)["Operations"].([]any)
+					if !patchOp("add", "members")(p) {
+						return false
+					}
+					members, _ := ops[0].(map[string]any)["value"].([]any)
+					return len(members) == 1 && members[0].(map[string]any)["value"] == id
+				}},
+				{webhook.EventPatchFull, user, roles("Admins")},
+				{webhook.EventPutFull, group, func(p map[string]any) bool { return data(p)["displayName"] == "Administrators" }},
+				{webhook.EventPatchFull, user, roles("Administrators")},
+				{webhook.EventDeactivate, user, none},
+				{webhook.EventPatchFull, user, roles("Administrators")}, // deactivating changes her roles
+				{webhook.EventPatchFull, group, patchOp("remove", `members[value eq "`+id+`"]`)},
+				{webhook.EventDelete, user, none},
+			}
 			if len(tokens) != len(want) {
 				t.Fatalf("%d SETs, want %d", len(tokens), len(want))
 			}
@@ -120,16 +188,11 @@ func TestSecurityEventTokens(t *testing.T) {
 				if err := json.Unmarshal(payload, &set); err != nil {
 					t.Fatal(err)
 				}
-				if _, ok := set.Events[want[i]]; !ok || len(set.Events) != 1 {
-					t.Errorf("SET %d events %v, want %s", i, set.Events, want[i])
+				if p, ok := set.Events[want[i].uri]; !ok || len(set.Events) != 1 || !want[i].check(p) {
+					t.Errorf("SET %d events %v, want %s with its payload", i, set.Events, want[i].uri)
 				}
-				if set.SubID["format"] != "scim" || set.SubID["uri"] != "/Users/"+id || set.Aud != rcv.URL || set.Iss != "https://scim.example.com" {
+				if set.SubID["format"] != "scim" || set.SubID["uri"] != want[i].sub || set.Aud != rcv.URL || set.Iss != "https://scim.example.com" {
 					t.Errorf("SET %d: %s", i, payload)
-				}
-				if want[i] == webhook.EventCreateFull {
-					if data, _ := set.Events[want[i]]["data"].(map[string]any); data["userName"] != "ada@acme.example" {
-						t.Errorf("create:full data %v", set.Events[want[i]])
-					}
 				}
 				// Tampered: another payload under the same signature fails.
 				if _, err := jose.ParseSignedCompact(tok[:len(tok)-4]+"AAAA", []jose.SignatureAlgorithm{jose.ES256}); err == nil {

@@ -4,6 +4,7 @@
 package events
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"time"
@@ -56,12 +57,39 @@ type Data struct {
 	Resource map[string]any `json:"resource"`
 	// Changed names the attributes a user.updated or group.updated changed.
 	Changed []string `json:"changed,omitempty"`
+	// Op is how a user.updated or group.updated came: OpPut when a SCIM PUT replaced the
+	// resource, OpPatch when a PATCH modified it (empty when neither, e.g. a change made
+	// other than over SCIM).
+	Op string `json:"op,omitempty"`
 	// User names the user of group.member_added and group.member_removed.
 	User *Ref `json:"user,omitempty"`
 	// RolesBefore and RolesAfter are a user's roles around a user.roles_changed (an empty
 	// list is kept: omitzero leaves out only a nil one).
 	RolesBefore []string `json:"roles_before,omitzero"`
 	RolesAfter  []string `json:"roles_after,omitzero"`
+}
+
+// The SCIM operations Data.Op tells apart: RFC 9967 gives them different events
+// (prov:put:full and prov:patch:full).
+const (
+	OpPut   = "put"
+	OpPatch = "patch"
+)
+
+type opKey struct{}
+
+// WithOp returns ctx carrying the SCIM operation of the request it serves. The store's
+// update functions, which both PUT and PATCH call, take it from there for the events they
+// record; the alternative, an argument to every update function, would change the store's
+// interface for what only events need.
+func WithOp(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, opKey{}, op)
+}
+
+// OpOf returns the SCIM operation ctx carries ("" when none).
+func OpOf(ctx context.Context) string {
+	op, _ := ctx.Value(opKey{}).(string)
+	return op
 }
 
 // Ref names a resource.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/internal/compat"
+	"github.com/scimd/scimd/internal/events"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -110,7 +111,8 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g, err := s.store.UpdateGroup(r.Context(), tenantOf(r.Context()), r.PathValue("id"), func(cur *store.Group) (scim.Resource, []store.MemberOp, error) {
+	ctx := events.WithOp(r.Context(), events.OpPut)
+	g, err := s.store.UpdateGroup(ctx, tenantOf(ctx), r.PathValue("id"), func(cur *store.Group) (scim.Resource, []store.MemberOp, error) {
 		if err := checkIfMatch(r, cur.Meta); err != nil {
 			return nil, nil, err
 		}
@@ -139,12 +141,13 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
+	ctx := events.WithOp(r.Context(), events.OpPatch)
 	var g *store.Group
 	if onlyAddsAndRemoves(attrOps, memberOps) && r.Header.Get("If-Match") == "" {
 		// A group push: members added and removed, nothing else, no precondition.
-		g, err = s.store.ChangeMembers(r.Context(), tenantOf(r.Context()), id, memberOps)
+		g, err = s.store.ChangeMembers(ctx, tenantOf(ctx), id, memberOps)
 	} else {
-		g, err = s.store.UpdateGroup(r.Context(), tenantOf(r.Context()), id, func(cur *store.Group) (scim.Resource, []store.MemberOp, error) {
+		g, err = s.store.UpdateGroup(ctx, tenantOf(ctx), id, func(cur *store.Group) (scim.Resource, []store.MemberOp, error) {
 			if err := checkIfMatch(r, cur.Meta); err != nil {
 				return nil, nil, err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/scimd/scimd/internal/events"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -129,7 +130,8 @@ func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.store.UpdateUser(r.Context(), tenantOf(r.Context()), r.PathValue("id"), func(cur *store.User) (scim.Resource, error) {
+	ctx := events.WithOp(r.Context(), events.OpPut)
+	u, err := s.store.UpdateUser(ctx, tenantOf(ctx), r.PathValue("id"), func(cur *store.User) (scim.Resource, error) {
 		if err := checkIfMatch(r, cur.Meta); err != nil {
 			return nil, err
 		}
@@ -155,7 +157,8 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	u, err := s.store.UpdateUser(r.Context(), tenantOf(r.Context()), id, func(cur *store.User) (scim.Resource, error) {
+	ctx := events.WithOp(r.Context(), events.OpPatch)
+	u, err := s.store.UpdateUser(ctx, tenantOf(ctx), id, func(cur *store.User) (scim.Resource, error) {
 		if err := checkIfMatch(r, cur.Meta); err != nil {
 			return nil, err
 		}

@@ -69,8 +69,8 @@ func (s *Service) Events(ctx context.Context, q EventQuery) (EventPage, error) {
 	}
 	deadline := time.Now().Add(q.Wait)
 	for {
-		// Take the signal before reading: an event committed after the read wakes us.
-		written := s.store.EventsWritten()
+		// Take the signal before reading: an event numbered after the read wakes us.
+		numbered := s.store.EventsNumbered()
 		page, err := s.store.Events(ctx, store.EventQuery{Tenant: q.Tenant, After: after, Types: q.Types, Limit: limit})
 		if err != nil {
 			return EventPage{}, err
@@ -86,7 +86,7 @@ func (s *Service) Events(ctx context.Context, q EventQuery) (EventPage, error) {
 		case <-ctx.Done():
 			t.Stop()
 			return EventPage{}, ctx.Err()
-		case <-written:
+		case <-numbered:
 		case <-t.C:
 		}
 		t.Stop()

@@ -366,9 +366,11 @@ type Store interface {
 	Health
 	// Events reads a page of the outbox.
 	Events(ctx context.Context, q EventQuery) (EventPage, error)
-	// EventsWritten returns a channel closed when this process next commits events or
-	// gives them feed positions.
+	// EventsWritten returns a channel closed when this process next commits events.
 	EventsWritten() <-chan struct{}
+	// EventsNumbered returns a channel closed when this process next numbers events
+	// (SequenceEvents), which makes them readable.
+	EventsNumbered() <-chan struct{}
 	// SequenceEvents numbers committed events (seq in their tenant, pos in the feed of all
 	// tenants) and returns how many; one caller at a time across instances does the
 	// work. Readers see numbered events only.

@@ -29,12 +29,12 @@ const (
 )
 
 // SETEventURIs are the event URIs scimd sends, as /ServiceProviderConfig lists them.
-var SETEventURIs = []string{EventCreateFull, EventPatchFull, EventDelete, EventActivate, EventDeactivate}
+var SETEventURIs = []string{EventCreateFull, EventPutFull, EventPatchFull, EventDelete, EventActivate, EventDeactivate}
 
-// setEventURI maps an event type to its RFC 9967 event. scimd's store does not keep
-// whether a change came as PUT or PATCH: every modification is prov:patch:full, which
-// carries the whole resource after the change as prov:put:full would.
-func setEventURI(t string) string {
+// setEventURI maps an event to its RFC 9967 event: an update that a SCIM PUT made is
+// prov:put:full; every other modification, a PATCH and the changes that follow from one
+// (members, roles), is prov:patch:full.
+func setEventURI(t string, d events.Data) string {
 	switch t {
 	case events.UserCreated, events.GroupCreated:
 		return EventCreateFull
@@ -44,8 +44,69 @@ func setEventURI(t string) string {
 		return EventDeactivate
 	case events.UserReactivated:
 		return EventActivate
+	case events.UserUpdated, events.GroupUpdated:
+		if d.Op == events.OpPut {
+			return EventPutFull
+		}
 	}
 	return EventPatchFull
+}
+
+// patchOf is the SCIM PatchOp message (RFC 7644 §3.5.2) that a prov:patch:full event
+// carries as its data (RFC 9967 §2.4.2): the change the event records, written as
+// operations on the resource before it. An event covers one resource and one kind of
+// change, so the operations are built from the event rather than copied from the request
+// (a PATCH of a group's name and members records several events). A changed attribute
+// is replaced by its whole new value (a complex one is removed and added again, since a
+// replace would keep the sub-attributes it does not name) or removed.
+func patchOf(t string, d events.Data) map[string]any {
+	var ops []any
+	switch t {
+	case events.GroupMemberAdded, events.GroupMemberRemoved:
+		if d.User == nil {
+			break
+		}
+		if t == events.GroupMemberAdded {
+			member := map[string]any{"value": d.User.ID}
+			if d.User.Display != "" {
+				member["display"] = d.User.Display
+			}
+			ops = append(ops, map[string]any{"op": "add", "path": "members", "value": []any{member}})
+		} else {
+			ops = append(ops, map[string]any{"op": "remove", "path": `members[value eq "` + d.User.ID + `"]`})
+		}
+	case events.UserRolesChanged:
+		// What changed in the user is its "roles" and, when a membership changed them, its
+		// "groups" (the group's side comes as member events): both are given whole.
+		for _, name := range []string{"groups", "roles"} {
+			v, ok := d.Resource[name]
+			if !ok {
+				v = []any{}
+			}
+			ops = append(ops, map[string]any{"op": "replace", "path": name, "value": v})
+		}
+	default:
+		for _, name := range d.Changed {
+			v, ok := d.Resource[name]
+			switch {
+			case !ok:
+				ops = append(ops, map[string]any{"op": "remove", "path": name})
+			case isObject(v):
+				ops = append(ops, map[string]any{"op": "remove", "path": name}, map[string]any{"op": "add", "path": name, "value": v})
+			default:
+				ops = append(ops, map[string]any{"op": "replace", "path": name, "value": v})
+			}
+		}
+	}
+	if ops == nil {
+		ops = []any{}
+	}
+	return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops}
+}
+
+func isObject(v any) bool {
+	_, ok := v.(map[string]any)
+	return ok
 }
 
 // SETSigner signs RFC 8417 security event tokens with an ES256 key that every instance
@@ -111,11 +172,21 @@ func (s *SETSigner) Sign(e events.Event, aud string) ([]byte, error) {
 	if ext, ok := d.Resource["externalId"].(string); ok && ext != "" {
 		sub["externalId"] = ext
 	}
-	uri := setEventURI(e.Type)
+	uri := setEventURI(e.Type, d)
 	payload := map[string]any{}
 	switch uri {
-	case EventCreateFull, EventPatchFull:
+	case EventCreateFull, EventPutFull:
+		// RFC 9967 §2.4.1, §2.4.3: the resource as created or as replaced.
 		payload["data"] = d.Resource
+	case EventPatchFull:
+		payload["data"] = patchOf(e.Type, d)
+	}
+	if meta, ok := d.Resource["meta"].(map[string]any); ok && payload["data"] != nil {
+		// The resource's version (ETag) after the change, which RFC 9967 lets these
+		// events carry: a receiver can tell whether its copy is current.
+		if v, ok := meta["version"].(string); ok {
+			payload["version"] = v
+		}
 	}
 	claims := map[string]any{
 		"jti":    e.ID,

@@ -86,7 +86,7 @@ func (w *Worker) Run(ctx context.Context) {
 	defer wg.Wait()
 	slots := make(chan struct{}, w.opts.Concurrency)
 	for {
-		written := w.st.EventsWritten()
+		numbered := w.st.EventsNumbered()
 		free := w.opts.Concurrency - len(slots)
 		var claimed []store.WebhookCursor
 		if free > 0 {
@@ -109,10 +109,10 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-written:
-			// Writes come by the thousand per second: gather them rather than look for
-			// work after each one (a look is a query the identity provider's requests
-			// would wait behind).
+		case <-numbered:
+			// Events are numbered up to hundreds of times a second: gather them rather
+			// than look for work after each numbering (a look is a query the identity
+			// provider's requests would wait behind).
 			select {
 			case <-ctx.Done():
 			case <-time.After(minClaimInterval):
@@ -123,13 +123,17 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// minClaimInterval is the shortest time between two looks for work woken by writes.
-const minClaimInterval = 10 * time.Millisecond
+// minClaimInterval is the shortest time between two looks for work woken by numbering:
+// the first events of a cursor no deliverer holds wait at most that long (a deliverer
+// that holds one is woken by each numbering itself).
+const minClaimInterval = 25 * time.Millisecond
 
 // Progress is recorded in batches: after flushEvery deliveries or flushAfter, and at
-// once on a failure, at the end of the events and when stopping. A crash repeats at most
-// that many deliveries (with the same webhook-id), and the delivery rate is not bound by
-// the rate of commits (a commit per delivery held SQLite to about 250 a second).
+// once on a failure, when caught up with no new event for the rest of flushAfter, and
+// when stopping. A crash repeats at most that many deliveries (with the same
+// webhook-id), and the delivery rate is not bound by the rate of commits (a commit per
+// delivery held SQLite to about 250 a second; a commit per page, that is per numbering of
+// events, was most of what a webhook cost PostgreSQL under a stream of writes).
 const (
 	flushEvery = 50
 	flushAfter = 100 * time.Millisecond
@@ -144,12 +148,16 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 		return
 	}
 	var pending []store.Delivery
-	lastFlush := time.Now()
+	lastFlush, recorded := time.Now(), c.LastSeq
 	var idleUntil time.Time // while caught up, how long to wait for more events
+	// caughtUp: the last page was not full and nothing was numbered since it was read, so
+	// a read now would find nothing (numbers are committed in order).
+	var caughtUp bool
+	var numbered <-chan struct{}
 	// flush records what was delivered and skipped so far, and o's failure or release.
 	flush := func(o store.DeliveryOutcome) bool {
 		o.Deliveries, o.Lease, o.AdvanceTo = pending, w.opts.Lease, c.LastSeq
-		pending, lastFlush = nil, time.Now()
+		pending, lastFlush, recorded = nil, time.Now(), c.LastSeq
 		if err := w.st.RecordDelivery(context.WithoutCancel(ctx), w.opts.Owner, c, o); err != nil {
 			if !errors.Is(err, store.ErrLeaseLost) {
 				w.opts.Logger.Error("record webhook delivery", "endpoint", ep.ID, "err", err)
@@ -163,24 +171,33 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 			flush(store.DeliveryOutcome{Release: true})
 			return
 		}
-		written := w.st.EventsWritten()
-		page, err := w.st.Events(ctx, store.EventQuery{Tenant: c.TenantID, After: c.LastSeq, Limit: 100})
+		var page store.EventPage
+		var err error
+		if !caughtUp {
+			numbered = w.st.EventsNumbered()
+			page, err = w.st.Events(ctx, store.EventQuery{Tenant: c.TenantID, After: c.LastSeq, Limit: pageSize})
+		}
+		caughtUp = false
+		if err == nil && len(page.Events) == 0 && c.LastSeq != recorded {
+			// Caught up with progress not recorded: wait for the next events until
+			// flushAfter since the last record, then record it.
+			if wait := flushAfter - time.Since(lastFlush); wait > 0 && waitSignal(ctx, numbered, wait) {
+				continue
+			}
+			if !flush(store.DeliveryOutcome{}) {
+				return
+			}
+		}
 		if err == nil && len(page.Events) == 0 {
 			// Caught up: keep the lease a moment for the next events rather than give it
 			// up and claim it again (two writes per burst of changes, in the same writer
-			// as the identity provider's requests). A commit wakes this before its events
-			// are numbered, the numbering wakes it again.
+			// as the identity provider's requests). Only the numbering wakes this: a
+			// commit's events are not readable before.
 			if idleUntil.IsZero() {
 				idleUntil = time.Now().Add(min(w.opts.Lease/3, time.Second))
 			}
 			if wait := time.Until(idleUntil); wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-written:
-				case <-t.C:
-				case <-ctx.Done():
-				}
-				t.Stop()
+				waitSignal(ctx, numbered, wait)
 				continue
 			}
 		}
@@ -221,10 +238,30 @@ func (w *Worker) deliverCursor(ctx context.Context, c store.WebhookCursor) {
 				}
 			}
 		}
-		if !flush(store.DeliveryOutcome{}) {
-			return
+		if len(page.Events) < pageSize {
+			select {
+			case <-numbered:
+			default:
+				caughtUp = true
+			}
 		}
 	}
+}
+
+// pageSize is how many events a deliverer reads at once.
+const pageSize = 100
+
+// waitSignal waits until ch is closed (true), d has passed or ctx ends (false).
+func waitSignal(ctx context.Context, ch <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 func (w *Worker) release(c store.WebhookCursor) {

@@ -431,7 +431,13 @@ func (d dialect) PrimaryValue(doc string, path []string, sub string, t scim.Attr
 }
 
 // TryTxLock takes an advisory lock held until the transaction ends, without waiting.
-func (dialect) TryTxLock() string { return "SELECT pg_try_advisory_xact_lock(?)" }
+// Advisory locks belong to the database, not the schema: the key is paired with the
+// schema's hash so that scimd stores in other schemas of the same database (tests run
+// that way) do not take each other's lock, which made a sequencer find it taken and
+// number nothing.
+func (dialect) TryTxLock() string {
+	return "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), CAST(? AS INTEGER))"
+}
 
 // TxLock waits for an advisory lock held until the transaction ends.
 func (dialect) TxLock(shared bool) string {

@@ -99,9 +99,13 @@ func (sg *signal) fire() {
 	}
 }
 
-// EventsWritten returns a channel closed when this process next commits events or gives
-// them feed positions. Other instances' writes are not signalled: readers poll as well.
+// EventsWritten returns a channel closed when this process next commits events. Other
+// instances' writes are not signalled: the sequencer polls as well.
 func (s *Store) EventsWritten() <-chan struct{} { return s.written.wait() }
+
+// EventsNumbered returns a channel closed when this process next numbers events, which
+// makes them readable. Other instances' numbering is not signalled: readers poll as well.
+func (s *Store) EventsNumbered() <-chan struct{} { return s.numbered.wait() }
 
 // resourceOf is the SCIM representation of a resource for an event: its attributes, id
 // and meta (without location, which depends on the base URL the client used).
@@ -142,57 +146,46 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (store.EventPage
 	if limit <= 0 {
 		limit = 100
 	}
-	err := s.readTx(ctx, func(r runner) error {
-		col, where, args := "pos", "pos > ?", []any{q.After}
-		if q.Tenant != "" {
-			col, where, args = "seq", "tenant_id = ? AND seq > ?", []any{q.Tenant, q.After}
+	col, where, args := "pos", "pos > ?", []any{q.After}
+	if q.Tenant != "" {
+		col, where, args = "seq", "tenant_id = ? AND seq > ?", []any{q.Tenant, q.After}
+	}
+	page.Next = q.After
+	if len(q.Types) == 0 {
+		// Unfiltered, a page is one statement outside a transaction (deliverers read a
+		// page per numbering): every event up to the page's last is in the page, and
+		// numbers are committed in order by the one sequencer, so no event can appear
+		// later below the last one read.
+		err := readEvents(s.readRunner(ctx, nil), col, where, args, limit, &page)
+		if err != nil {
+			return page, fmt.Errorf("read events: %w", err)
 		}
+		if n := len(page.Events); n > 0 {
+			page.Next = eventCursor(page.Events[n-1], q.Tenant)
+		}
+		return page, nil
+	}
+	err := s.readTx(ctx, func(r runner) error {
 		// The high-water mark first: an event committed after it is not skipped by a
 		// page that ends there.
 		var high sql.NullInt64
 		if err := r.dynRow("SELECT max("+col+") FROM events WHERE "+where, args...).Scan(&high); err != nil {
 			return err
 		}
-		page.Next = q.After
 		if !high.Valid {
 			return nil
 		}
-		where += " AND " + col + " <= ?"
-		args = append(args, high.Int64)
-		if len(q.Types) > 0 {
-			where += " AND type IN (" + placeholders(len(q.Types)) + ")"
-			for _, t := range q.Types {
-				args = append(args, t)
-			}
+		where := where + " AND " + col + " <= ? AND type IN (" + placeholders(len(q.Types)) + ")"
+		args := append(slices.Clone(args), high.Int64)
+		for _, t := range q.Types {
+			args = append(args, t)
 		}
-		rows, err := r.dynQuery("SELECT id, tenant_id, seq, coalesce(pos, 0), type, time, data FROM events WHERE "+where+
-			" ORDER BY "+col+" LIMIT ?", append(args, limit)...)
-		if err != nil {
+		if err := readEvents(r, col, where, args, limit, &page); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var e events.Event
-			var at int64
-			var data []byte
-			if err := rows.Scan(&e.ID, &e.Tenant, &e.Seq, &e.Pos, &e.Type, &at, &data); err != nil {
-				return err
-			}
-			e.Time = time.Unix(0, at).UTC()
-			e.Data = json.RawMessage(data)
-			page.Events = append(page.Events, e)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		switch {
-		case len(page.Events) == limit:
-			last := page.Events[len(page.Events)-1]
-			page.Next = last.Seq
-			if q.Tenant == "" {
-				page.Next = last.Pos
-			}
-		default:
+		if len(page.Events) == limit {
+			page.Next = eventCursor(page.Events[limit-1], q.Tenant)
+		} else {
 			// Everything up to the high-water mark was read (or filtered out).
 			page.Next = high.Int64
 		}
@@ -202,6 +195,38 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (store.EventPage
 		return page, fmt.Errorf("read events: %w", err)
 	}
 	return page, nil
+}
+
+// eventCursor is where a page that ends with e ends: its seq in a tenant's events, its
+// feed position in every tenant's.
+func eventCursor(e events.Event, tenant string) int64 {
+	if tenant != "" {
+		return e.Seq
+	}
+	return e.Pos
+}
+
+// readEvents appends to page the events that where selects, in col order, up to limit.
+func readEvents(r runner, col, where string, args []any, limit int, page *store.EventPage) error {
+	// Of few shapes (by tenant or not, the number of types): prepared once.
+	rows, err := r.query("SELECT id, tenant_id, seq, coalesce(pos, 0), type, time, data FROM events WHERE "+where+
+		" ORDER BY "+col+" LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e events.Event
+		var at int64
+		var data []byte
+		if err := rows.Scan(&e.ID, &e.Tenant, &e.Seq, &e.Pos, &e.Type, &at, &data); err != nil {
+			return err
+		}
+		e.Time = time.Unix(0, at).UTC()
+		e.Data = json.RawMessage(data)
+		page.Events = append(page.Events, e)
+	}
+	return rows.Err()
 }
 
 // sequenceBatch is how many events SequenceEvents numbers at once.
@@ -309,7 +334,7 @@ func (s *Store) SequenceEvents(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("sequence events: %w", err)
 	}
 	if n > 0 {
-		s.written.fire()
+		s.numbered.fire()
 	}
 	return n, nil
 }

@@ -261,7 +261,7 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID, id string, change fun
 		cur.Meta.Version++
 		out = cur
 		if dataChanged {
-			r.emit(tenantID, events.GroupUpdated, events.Data{Resource: groupResource(cur), Changed: events.ChangedAttributes(before, data)})
+			r.emit(tenantID, events.GroupUpdated, events.Data{Resource: groupResource(cur), Changed: events.ChangedAttributes(before, data), Op: events.OpOf(ctx)})
 		}
 		return emitMemberChanges(r, tenantID, cur, added, removed, roles)
 	})

@@ -86,8 +86,10 @@ type Store struct {
 	readIsolation sql.IsolationLevel
 	positions     positionCache
 	credentials   credentialCache
-	// written is signalled when this process commits events.
-	written signal
+	// written is signalled when this process commits events (the sequencer waits on it),
+	// numbered when it gives events their numbers (readers wait on that: they see
+	// numbered events only, so a commit alone would wake them for nothing).
+	written, numbered signal
 
 	cacheStmts bool
 	stmtMu     sync.Mutex

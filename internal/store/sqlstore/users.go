@@ -332,7 +332,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func
 				cur.Roles = after
 			}
 		}
-		emitUserUpdate(r, tenantID, before, cur, cols.active)
+		emitUserUpdate(r, tenantID, before, cur, cols.active, events.OpOf(ctx))
 		if !slices.Equal(cur.Roles, rolesBefore) {
 			r.emit(tenantID, events.UserRolesChanged, events.Data{Resource: userResource(cur), RolesBefore: rolesBefore, RolesAfter: cur.Roles})
 		}
@@ -346,7 +346,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, change func
 
 // emitUserUpdate records an update of a user: user.deactivated or user.reactivated when
 // "active" flipped, and user.updated naming the other attributes that changed, if any.
-func emitUserUpdate(r runner, tenantID string, before scim.Resource, u *store.User, active bool) {
+func emitUserUpdate(r runner, tenantID string, before scim.Resource, u *store.User, active bool, op string) {
 	wasActive := true
 	if a, ok := before["active"].(bool); ok {
 		wasActive = a
@@ -359,7 +359,7 @@ func emitUserUpdate(r runner, tenantID string, before scim.Resource, u *store.Us
 	}
 	res := userResource(u)
 	if len(changed) > 0 {
-		r.emit(tenantID, events.UserUpdated, events.Data{Resource: res, Changed: changed})
+		r.emit(tenantID, events.UserUpdated, events.Data{Resource: res, Changed: changed, Op: op})
 	}
 	switch {
 	case wasActive && !active:
@@ -400,12 +400,17 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 			return err
 		}
 		cur.Roles = held[seq]
-		r.emit(tenantID, events.UserDeleted, events.Data{Resource: userResource(cur)})
-		// The user's groups lose a member: their version changes.
-		if _, err := r.exec(`UPDATE groups SET version = version + 1, modified = ?
-			WHERE seq IN (SELECT group_seq FROM group_members WHERE tenant_id = ? AND user_seq = ?)`, s.now().UnixNano(), tenantID, seq); err != nil {
-			return err
+		if len(cur.Groups) > 0 {
+			// The user's groups lose a member: their version changes.
+			if _, err := r.exec(`UPDATE groups SET version = version + 1, modified = ?
+				WHERE seq IN (SELECT group_seq FROM group_members WHERE tenant_id = ? AND user_seq = ?)`, s.now().UnixNano(), tenantID, seq); err != nil {
+				return err
+			}
+			if err := emitMembershipsEnded(r, tenantID, seq, cur); err != nil {
+				return err
+			}
 		}
+		r.emit(tenantID, events.UserDeleted, events.Data{Resource: userResource(cur)})
 		if _, err := r.exec("DELETE FROM group_members WHERE tenant_id = ? AND user_seq = ?", tenantID, seq); err != nil {
 			return err
 		}
@@ -419,6 +424,39 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string, check func(
 	})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
+// emitMembershipsEnded records group.member_removed for each group of a user being
+// deleted, in the order of the user's groups, with each group as it is after the change:
+// a receiver that follows membership events sees the user leave every group before
+// user.deleted, as when an identity provider unassigns and then deletes. No
+// user.roles_changed follows: the user is gone, which user.deleted says.
+func emitMembershipsEnded(r runner, tenantID string, userSeq int64, u *store.User) error {
+	rows, err := r.query(groupSelect+` WHERE g.tenant_id = ? AND g.seq IN (SELECT group_seq FROM group_members WHERE tenant_id = ? AND user_seq = ?)`,
+		tenantID, tenantID, userSeq)
+	if err != nil {
+		return fmt.Errorf("load the user's groups: %w", err)
+	}
+	byID := map[string]*store.Group{}
+	for rows.Next() {
+		_, g, err := scanGroup(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("load the user's groups: %w", err)
+		}
+		byID[g.ID] = g
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load the user's groups: %w", err)
+	}
+	ref := events.Ref{ID: u.ID, Display: u.Data.String("userName")}
+	for _, gr := range u.Groups {
+		if g, ok := byID[gr.ID]; ok {
+			r.emit(tenantID, events.GroupMemberRemoved, events.Data{Resource: groupResource(g), User: &ref})
+		}
 	}
 	return nil
 }

@@ -289,12 +289,8 @@ func (s *Store) RecordDelivery(ctx context.Context, owner string, c store.Webhoo
 			}
 			return err
 		}
-		for _, d := range o.Deliveries {
-			if _, err := r.exec(`INSERT INTO webhook_deliveries (endpoint_id, tenant_id, event_id, seq, attempt, at, status, latency_us, response, error)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.EndpointID, d.TenantID, d.EventID, d.Seq, d.Attempt, d.At.UnixNano(), d.Status,
-				d.Latency.Microseconds(), d.Response, d.Error); err != nil {
-				return fmt.Errorf("log delivery: %w", err)
-			}
+		if err := logDeliveries(r, o.Deliveries); err != nil {
+			return err
 		}
 		switch {
 		case !o.RetryAt.IsZero():
@@ -318,6 +314,29 @@ func (s *Store) RecordDelivery(ctx context.Context, owner string, c store.Webhoo
 	})
 	if err != nil {
 		return fmt.Errorf("record delivery: %w", err)
+	}
+	return nil
+}
+
+// deliveryLogBatch is how many delivery log rows one INSERT writes: a report carries up
+// to a flush's worth (50), and a statement per row was a round trip per delivered event.
+const deliveryLogBatch = 100
+
+// logDeliveries writes the delivery log rows of a report, in order.
+func logDeliveries(r runner, ds []store.Delivery) error {
+	for start := 0; start < len(ds); start += deliveryLogBatch {
+		chunk := ds[start:min(start+deliveryLogBatch, len(ds))]
+		args := make([]any, 0, 10*len(chunk))
+		for _, d := range chunk {
+			args = append(args, d.EndpointID, d.TenantID, d.EventID, d.Seq, d.Attempt, d.At.UnixNano(), d.Status,
+				d.Latency.Microseconds(), d.Response, d.Error)
+		}
+		// The rows' order is the log's (num), so they go in one statement in order.
+		q := "INSERT INTO webhook_deliveries (endpoint_id, tenant_id, event_id, seq, attempt, at, status, latency_us, response, error) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", len(chunk)), ",")
+		if _, err := r.dynExec(q, args...); err != nil {
+			return fmt.Errorf("log deliveries: %w", err)
+		}
 	}
 	return nil
 }
