@@ -185,6 +185,20 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatal("no delivery to the endpoint added in the console within 10 s")
 		}
 	}
+	// The deliverer logs its deliveries in batches, a moment after they arrive: wait for
+	// the log, as an operator reloading the page would.
+	hooks, err := full.Store.Webhooks(context.Background(), tn.ID)
+	if err != nil || len(hooks) != 1 {
+		t.Fatalf("webhooks: %v %v", hooks, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if d, err := full.Store.WebhookDeliveries(context.Background(), hooks[0].ID, 1); err != nil || len(d) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the delivery was not logged within 10 s")
+		}
+	}
 	step("webhook", chromedp.Click(chromedp.CSS(`main a[href*="/webhooks/wh_"]`)), chromedp.WaitVisible(chromedp.CSS("#deliveries")))
 	if rows := text("#deliveries tbody"); !strings.Contains(rows, "200") || !strings.Contains(rows, `{"received":true}`) || !strings.Contains(rows, " ms") {
 		t.Fatalf("deliveries: %q", rows)
