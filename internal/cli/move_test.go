@@ -430,3 +430,11 @@ func TestImportKilled(t *testing.T) {
 		})
 	}
 }
+
+// TestBackupOfPostgres: backup and restore of a PostgreSQL URL say what to use instead and
+// where it is documented, without connecting.
+func TestBackupOfPostgres(t *testing.T) {
+	pg := "postgres://scimd@127.0.0.1:1/scimd"
+	fails(t, runMain(t, pg, nil, "backup", filepath.Join(t.TempDir(), "b.db")), `pg_dump (see "Backups" in docs/deploy.md`, "backup of PostgreSQL")
+	fails(t, runMain(t, pg, nil, "restore", filepath.Join(t.TempDir(), "b.db")), `pg_restore (see "Backups" in docs/deploy.md`, "restore of PostgreSQL")
+}
