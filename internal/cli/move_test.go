@@ -438,3 +438,85 @@ func TestBackupOfPostgres(t *testing.T) {
 	fails(t, runMain(t, pg, nil, "backup", filepath.Join(t.TempDir(), "b.db")), `pg_dump (see "Backups" in docs/deploy.md`, "backup of PostgreSQL")
 	fails(t, runMain(t, pg, nil, "restore", filepath.Join(t.TempDir(), "b.db")), `pg_restore (see "Backups" in docs/deploy.md`, "restore of PostgreSQL")
 }
+
+// TestExportWhileServing exports a tenant again and again while identity providers create
+// and delete users and change a group's members: every export is one snapshot, so each
+// imports (every member is a user of the file, no id twice) with as many users as the
+// tenant had at some moment.
+func TestExportWhileServing(t *testing.T) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, func(t *testing.T) {
+			db := tempDB(t)
+			if b == "postgres" {
+				db = storetest.NewPostgresSchema(t)
+			}
+			ok(t, db, "tenant", "create", "busy")
+			m := serveTenant(t, db, "busy")
+			group := call(t, m.c, "POST", "/Groups", map[string]any{"displayName": "Everyone"}, 201)["id"].(string)
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			for w := range 3 {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					var mine []string
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						resp, err := m.c.Do(context.Background(), "POST", "/Users", map[string]any{"userName": fmt.Sprintf("w%d-%d@busy.example", w, i)})
+						if err != nil || resp.Status != 201 {
+							t.Errorf("create: %v %v", err, resp)
+							return
+						}
+						u, _ := resp.JSON()
+						id := u["id"].(string)
+						mine = append(mine, id)
+						patch := map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+							"Operations": []any{map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": id}}}}}
+						if resp, err := m.c.Do(context.Background(), "PATCH", "/Groups/"+group, patch); err != nil || resp.Status/100 != 2 {
+							t.Errorf("add member: %v %v", err, resp)
+							return
+						}
+						if i%3 == 2 {
+							if resp, err := m.c.Do(context.Background(), "DELETE", "/Users/"+mine[0], nil); err != nil || resp.Status != 204 {
+								t.Errorf("delete: %v %v", err, resp)
+								return
+							}
+							mine = mine[1:]
+						}
+					}
+				}()
+			}
+			exports := 0
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) || exports < 3; exports++ {
+				out := ok(t, db, "export", "--tenant", "busy")
+				var doc struct {
+					Users  []any `json:"users"`
+					Groups []struct {
+						Members []any `json:"members"`
+					} `json:"groups"`
+				}
+				if err := json.Unmarshal([]byte(out), &doc); err != nil {
+					t.Fatalf("export %d: %v", exports, err)
+				}
+				// Every user is in the group, from its creation to its deletion, but for the
+				// moment between the two requests.
+				if len(doc.Groups) != 1 || len(doc.Groups[0].Members) > len(doc.Users) || len(doc.Users)-len(doc.Groups[0].Members) > 3 {
+					t.Fatalf("export %d: %d users, group of %d", exports, len(doc.Users), len(doc.Groups[0].Members))
+				}
+				target := tempDB(t)
+				r := runMain(t, target, nil, "import", writeFile(t, out))
+				if r.code != 0 {
+					t.Fatalf("export %d does not import: %+v", exports, r)
+				}
+			}
+			close(stop)
+			for range 3 {
+				<-done
+			}
+			t.Logf("%d exports while serving, each imported", exports)
+		})
+	}
+}
