@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -43,7 +44,7 @@ func importCmd(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: scimd import --db DB [--tenant NAME] [--schemas FILE] FILE")
+		return errors.New("usage: scimd import --db DB [--tenant NAME] [--schemas FILE] FILE (or - for standard input)")
 	}
 	var exts []scim.ExtensionConfig
 	if *schemaFile != "" {
@@ -55,13 +56,21 @@ func importCmd(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("%s: %w", *schemaFile, err)
 		}
 	}
-	f, err := os.Open(pos[0])
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
+	// "-" reads standard input, so that a tenant moves in one pipeline:
+	// scimd export --db A --tenant T | scimd import --db B -
+	var in io.Reader = env.Stdin
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		in = f
+	} else if in == nil {
+		return errors.New("import: no standard input to read")
 	}
-	defer f.Close()
 	return withService(ctx, c, func(svc *service.Service) error {
-		sum, err := svc.ImportTenant(ctx, f, service.ImportOptions{Tenant: *tenant, Extensions: exts,
+		sum, err := svc.ImportTenant(ctx, in, service.ImportOptions{Tenant: *tenant, Extensions: exts,
 			Progress: func(users, groups int) {
 				fmt.Fprintf(env.Stderr, "import: %d users and %d groups read so far (nothing is committed until the end)\n", users, groups)
 			}})

@@ -192,8 +192,13 @@ func TestMoveTenantSQLitePostgresSQLite(t *testing.T) {
 	sameView(t, "PostgreSQL", scimView(t, pm), want)
 	pm.s.stop(t)
 
+	// PostgreSQL → SQLite in one pipeline: the import reads standard input.
 	back := tempDB(t)
-	ok(t, back, "import", writeFile(t, second))
+	var piped, errOut syncBuffer
+	if code := Main(context.Background(), []string{"import", "--db", back, "-"}, Env{Stdin: strings.NewReader(second), Stdout: &piped, Stderr: &errOut,
+		Getenv: envOf(nil)}); code != 0 || !strings.Contains(piped.String(), "imported 11 users") {
+		t.Fatalf("import -: exit %d, %s %s", code, piped.String(), errOut.String())
+	}
 	third := ok(t, back, "export", "--tenant", "acme")
 	if exportBody(t, third) != exportBody(t, first) {
 		t.Fatalf("PostgreSQL → SQLite changed the tenant:\n%s\n---\n%s", first, third)
