@@ -142,10 +142,14 @@ func appendResource(b []byte, rt *scim.ResourceType, id string, data scim.Resour
 		if err != nil {
 			return fmt.Errorf("export %s %s: %q: %w", resourceType, id, k, err)
 		}
+		name, err := json.Marshal(k) // JSON's quoting, not Go's (which can write \x escapes)
+		if err != nil {
+			return fmt.Errorf("export %s %s: %q: %w", resourceType, id, k, err)
+		}
 		if b[len(b)-1] != '{' {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, k)
+		b = append(b, name...)
 		b = append(b, ':')
 		b = append(b, enc...)
 		return nil

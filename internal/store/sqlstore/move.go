@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -130,7 +131,7 @@ func (s *Store) ImportTenant(ctx context.Context, in store.TenantImport) (store.
 		// The seq of every user imported so far, by id: memberships are written with it.
 		seqOf := map[string]int64{}
 		batch := make([]*store.User, 0, importBatch)
-		for u, err := range in.Users {
+		for u, err := range orEmpty(in.Users) {
 			if err != nil {
 				return err
 			}
@@ -148,7 +149,7 @@ func (s *Store) ImportTenant(ctx context.Context, in store.TenantImport) (store.
 			}
 			res.Users += len(batch)
 		}
-		for g, err := range in.Groups {
+		for g, err := range orEmpty(in.Groups) {
 			if err != nil {
 				return err
 			}
@@ -166,6 +167,14 @@ func (s *Store) ImportTenant(ctx context.Context, in store.TenantImport) (store.
 		return store.ImportResult{}, fmt.Errorf("import tenant: %w", err)
 	}
 	return res, nil
+}
+
+// orEmpty is seq, or an empty sequence when it is nil (a tenant without users or groups).
+func orEmpty[T any](seq iter.Seq2[T, error]) iter.Seq2[T, error] {
+	if seq == nil {
+		return func(func(T, error) bool) {}
+	}
+	return seq
 }
 
 // importTarget finds the empty tenant of the import's name, or creates it.
