@@ -54,6 +54,11 @@ func fillTenant(t *testing.T, m *moveServer) {
 		if i%4 == 3 {
 			u["active"] = false
 		}
+		if i == 5 {
+			// Kept where the tenant's role configuration takes roles from the identity
+			// provider, dropped elsewhere (as on any create).
+			u["roles"] = []any{map[string]any{"value": "auditor"}}
+		}
 		ids = append(ids, call(t, m.c, "POST", "/Users", u, 201)["id"].(string))
 		time.Sleep(2 * time.Millisecond) // distinct creation times
 	}
@@ -155,10 +160,16 @@ func TestMoveTenantSQLitePostgresSQLite(t *testing.T) {
 	pg := storetest.NewPostgresSchema(t)
 	src := tempDB(t)
 	ok(t, src, "tenant", "create", "acme", "--external-ref", "crm-42")
+	// The tenant's own role configuration moves with it: the users hold the same roles.
+	ok(t, src, "role", "set", "--tenant", "acme", writeFile(t, `{"mode": "multi", "roles": [{"name": "admin"}, {"name": "member"}, {"name": "auditor"}],
+		"rules": [{"group": "Admins", "role": "admin"}, {"group_pattern": "Every*", "role": "member"}], "inactive_role": "", "scim_roles": true}`))
 	m := serveTenant(t, src, "acme")
 	fillTenant(t, m)
 	want := scimView(t, m)
 	m.s.stop(t)
+	if !strings.Contains(fmt.Sprint(want), `"roles":[{"value":"admin"},{"value":"member"}]`) || !strings.Contains(fmt.Sprint(want), `{"value":"auditor"}`) {
+		t.Fatalf("the source's users do not show the roles their groups and the identity provider give:\n%v", want)
+	}
 
 	first := ok(t, src, "export", "--tenant", "acme")
 	var doc struct {
@@ -175,6 +186,9 @@ func TestMoveTenantSQLitePostgresSQLite(t *testing.T) {
 	}
 	if doc.Format != "scimd-tenant" || doc.Version != 1 || doc.Tenant.Name != "acme" || len(doc.Users) != 11 || len(doc.Groups) != 3 {
 		t.Fatalf("export: %s", first)
+	}
+	if !strings.Contains(first, `"role_config":{"mode":"multi"`) {
+		t.Fatalf("export has not the tenant's role configuration:\n%.600s", first)
 	}
 	if strings.Contains(first, "$ref") || strings.Contains(first, "location") || strings.Contains(first, "password") {
 		t.Fatalf("export names the deployment or a secret:\n%s", first)
@@ -266,6 +280,7 @@ func TestImportRefusals(t *testing.T) {
 				{"a wrong type", swap(`"userName":"user08@acme.example"`, `"userName":8`), "userName"},
 				{"a missing meta", swap(`"meta":{"resourceType":"Group",`, `"mota":{"resourceType":"Group",`), `"meta" needs`},
 				{"an undeclared extension", swap(`"displayName":"Nobody"`, `"displayName":"Nobody","urn:example:custom:1.0:Group":{"x":1}`), "--schemas"},
+				{"an invalid role configuration", swap(`"users":[`, `"role_config":{"mode":"multi","roles":[{"name":"a"}],"rules":[{"group":"Admins","role":"b"}]},`+"\n"+`"users":[`), "role_config"},
 				{"the header after the users", swap("],\n\"groups\":[", "],\n\"tenant\":{},\"groups\":["), `"tenant" after "users"`},
 			} {
 				fails(t, runMain(t, db, nil, "import", "--tenant", "copy", writeFile(t, c.file)), c.want, c.what)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -23,6 +24,7 @@ import (
 //
 //	{"format": "scimd-tenant", "version": 1, "exported": "…",
 //	 "tenant": {"id": …, "name": …, "external_ref": …, "created": …, "updated": …, "disabled": …},
+//	 "role_config": the tenant's own role configuration, when it has one,
 //	 "users": [SCIM User, …],
 //	 "groups": [SCIM Group with "members": [{"value": user id, "type": "User"}, …], …]}
 //
@@ -77,8 +79,22 @@ func (s *Service) ExportTenant(ctx context.Context, name string, w io.Writer) (M
 	if err != nil {
 		return sum, fmt.Errorf("export tenant: %w", err)
 	}
-	fmt.Fprintf(bw, "{\"format\":%q,\"version\":%d,\"exported\":%q,\n\"tenant\":%s,\n\"users\":[", ExportFormat, ExportVersion,
+	fmt.Fprintf(bw, "{\"format\":%q,\"version\":%d,\"exported\":%q,\n\"tenant\":%s,\n", ExportFormat, ExportVersion,
 		s.now().UTC().Format(time.RFC3339Nano), head)
+	// The tenant's own role configuration goes with it, so that its users hold the same
+	// roles after the move; the default configuration is the deployment's.
+	own, _, err := s.store.RoleConfig(ctx, t.ID)
+	if err != nil {
+		return sum, fmt.Errorf("export tenant: %w", err)
+	}
+	if own != nil {
+		cfg, err := json.Marshal(own)
+		if err != nil {
+			return sum, fmt.Errorf("export tenant: %w", err)
+		}
+		fmt.Fprintf(bw, "\"role_config\":%s,\n", cfg)
+	}
+	bw.WriteString("\"users\":[")
 	var buf []byte
 	err = s.store.ExportTenant(ctx, t.ID, func(u *store.User) error {
 		if sum.Users > 0 {
@@ -203,7 +219,7 @@ const ProgressEvery = 10000
 func (s *Service) ImportTenant(ctx context.Context, r io.Reader, opts ImportOptions) (MoveSummary, error) {
 	rd := &exportReader{dec: json.NewDecoder(bufio.NewReaderSize(r, 64<<10))}
 	rd.dec.UseNumber()
-	head, err := rd.header()
+	head, roleConfig, err := rd.header()
 	if err != nil {
 		return MoveSummary{}, invalid("file", "%s", importMessage(err))
 	}
@@ -217,7 +233,9 @@ func (s *Service) ImportTenant(ctx context.Context, r io.Reader, opts ImportOpti
 	if err := checkText("external_ref", t.ExternalRef, false); err != nil {
 		return MoveSummary{}, err
 	}
-	users, groups := scim.NewUserResourceType(), scim.NewGroupResourceType()
+	// "roles" is taken as written: the store keeps the assignments or drops them by the
+	// target tenant's role configuration, as a SCIM create does.
+	users, groups := writableRoles(scim.NewUserResourceType()), scim.NewGroupResourceType()
 	for _, e := range opts.Extensions {
 		if len(e.Tenants) > 0 && !slices.Contains(e.Tenants, t.Name) {
 			continue
@@ -235,7 +253,7 @@ func (s *Service) ImportTenant(ctx context.Context, r io.Reader, opts ImportOpti
 			opts.Progress(nUsers, nGroups)
 		}
 	}
-	in := store.TenantImport{Tenant: t,
+	in := store.TenantImport{Tenant: t, RoleConfig: roleConfig,
 		Users: func(yield func(*store.User, error) bool) {
 			for raw, err := range rd.array("users") {
 				var u *store.User
@@ -279,6 +297,22 @@ func (s *Service) ImportTenant(ctx context.Context, r io.Reader, opts ImportOpti
 	return MoveSummary{Tenant: res.Tenant, Created: res.Created, Users: res.Users, Groups: res.Groups, Memberships: res.Memberships}, nil
 }
 
+// writableRoles returns a copy of the User resource type whose "roles" is readWrite.
+func writableRoles(users *scim.ResourceType) *scim.ResourceType {
+	rt := *users
+	schema := *users.Schema
+	schema.Attributes = slices.Clone(schema.Attributes)
+	for i, a := range schema.Attributes {
+		if a.Name == "roles" {
+			writable := *a
+			writable.Mutability = scim.ReadWrite
+			schema.Attributes[i] = &writable
+		}
+	}
+	rt.Schema = &schema
+	return &rt
+}
+
 // importMessage says what is wrong with the file without the HTTP status a SCIM error
 // carries (there is no request here).
 func importMessage(err error) string {
@@ -314,28 +348,28 @@ func (rd *exportReader) bad(err error) bool {
 	return errors.As(err, &fe) || isSCIM
 }
 
-// header reads the members before the resources.
-func (rd *exportReader) header() (exportTenant, error) {
-	var t exportTenant
+// header reads the members before the resources: the tenant and its own role
+// configuration (nil when it has none).
+func (rd *exportReader) header() (t exportTenant, cfg *roles.Config, err error) {
 	tok, err := rd.dec.Token()
 	if err != nil || tok != json.Delim('{') {
-		return t, fileErr("it is not a JSON object")
+		return t, nil, fileErr("it is not a JSON object")
 	}
 	var format, version, tenant bool
 	for {
 		if !rd.dec.More() {
 			rd.next = ""
 			if _, err := rd.dec.Token(); err != nil {
-				return t, fileErr("%v", err)
+				return t, nil, fileErr("%v", err)
 			}
 			if err := rd.end(); err != nil {
-				return t, err
+				return t, nil, err
 			}
 			break
 		}
 		key, err := rd.key()
 		if err != nil {
-			return t, err
+			return t, nil, err
 		}
 		if key == "users" || key == "groups" {
 			rd.next = key
@@ -345,45 +379,55 @@ func (rd *exportReader) header() (exportTenant, error) {
 		case "format":
 			var f string
 			if err := rd.dec.Decode(&f); err != nil || f != ExportFormat {
-				return t, fileErr("\"format\" is not %q", ExportFormat)
+				return t, nil, fileErr("\"format\" is not %q", ExportFormat)
 			}
 			format = true
 		case "version":
 			var v json.Number
 			if err := rd.dec.Decode(&v); err != nil {
-				return t, fileErr("\"version\" is not a number")
+				return t, nil, fileErr("\"version\" is not a number")
 			}
 			if v.String() != strconv.Itoa(ExportVersion) {
-				return t, fileErr("it is version %s of the format; this scimd reads version %d", v, ExportVersion)
+				return t, nil, fileErr("it is version %s of the format; this scimd reads version %d", v, ExportVersion)
 			}
 			version = true
 		case "exported":
 			var at time.Time
 			if err := rd.dec.Decode(&at); err != nil {
-				return t, fileErr("\"exported\" is not a time: %v", err)
+				return t, nil, fileErr("\"exported\" is not a time: %v", err)
 			}
+		case "role_config":
+			var raw json.RawMessage
+			if err := rd.dec.Decode(&raw); err != nil {
+				return t, nil, fileErr("\"role_config\": %v", err)
+			}
+			c, err := roles.Decode(raw)
+			if err != nil {
+				return t, nil, fileErr("\"role_config\": %v", err)
+			}
+			cfg = &c
 		case "tenant":
 			var raw json.RawMessage
 			if err := rd.dec.Decode(&raw); err != nil {
-				return t, fileErr("\"tenant\": %v", err)
+				return t, nil, fileErr("\"tenant\": %v", err)
 			}
 			dec := json.NewDecoder(strings.NewReader(string(raw)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&t); err != nil {
-				return t, fileErr("\"tenant\": %v", err)
+				return t, nil, fileErr("\"tenant\": %v", err)
 			}
 			tenant = true
 		default:
-			return t, fileErr("unknown member %q", key)
+			return t, nil, fileErr("unknown member %q", key)
 		}
 	}
 	if !format || !version {
-		return t, fileErr("it has no \"format\": %q and \"version\" before its resources", ExportFormat)
+		return t, nil, fileErr("it has no \"format\": %q and \"version\" before its resources", ExportFormat)
 	}
 	if !tenant {
-		return t, fileErr("it has no \"tenant\" before its resources")
+		return t, nil, fileErr("it has no \"tenant\" before its resources")
 	}
-	return t, nil
+	return t, cfg, nil
 }
 
 func (rd *exportReader) key() (string, error) {

@@ -298,6 +298,10 @@ type TenantImport struct {
 	// state, and the id it keeps unless another tenant has it. When a tenant of that name
 	// exists and has no users and no groups, the resources go into it and it stays as it is.
 	Tenant Tenant
+	// RoleConfig is the tenant's own role configuration (nil: none, it works under the
+	// default one). It is set on a tenant the import creates; an existing empty tenant
+	// keeps its own.
+	RoleConfig *roles.Config
 	// Users and then Groups are each read once, in this order (members name users); an
 	// error from either aborts the import. Users are written in the order given, which
 	// becomes their creation order in lists.

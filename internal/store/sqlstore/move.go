@@ -3,12 +3,16 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -128,6 +132,19 @@ func (s *Store) ImportTenant(ctx context.Context, in store.TenantImport) (store.
 			return err
 		}
 		res.Tenant, res.Created = t, created
+		// As every write that derives roles: the tenant's configuration stays as read.
+		if err := s.lockRoles(r, t.ID, true); err != nil {
+			return err
+		}
+		if created && in.RoleConfig != nil {
+			if err := setImportedRoleConfig(r, t.ID, *in.RoleConfig, s.now()); err != nil {
+				return err
+			}
+		}
+		cfg, err := roleConfig(r, t.ID)
+		if err != nil {
+			return err
+		}
 		// The seq of every user imported so far, by id: memberships are written with it.
 		seqOf := map[string]int64{}
 		batch := make([]*store.User, 0, importBatch)
@@ -136,7 +153,7 @@ func (s *Store) ImportTenant(ctx context.Context, in store.TenantImport) (store.
 				return err
 			}
 			if batch = append(batch, u); len(batch) == importBatch {
-				if err := s.importUsers(r, t.ID, batch, seqOf); err != nil {
+				if err := s.importUsers(r, t.ID, cfg, batch, seqOf); err != nil {
 					return err
 				}
 				res.Users += len(batch)
@@ -144,7 +161,7 @@ func (s *Store) ImportTenant(ctx context.Context, in store.TenantImport) (store.
 			}
 		}
 		if len(batch) > 0 {
-			if err := s.importUsers(r, t.ID, batch, seqOf); err != nil {
+			if err := s.importUsers(r, t.ID, cfg, batch, seqOf); err != nil {
 				return err
 			}
 			res.Users += len(batch)
@@ -160,7 +177,7 @@ func (s *Store) ImportTenant(ctx context.Context, in store.TenantImport) (store.
 			res.Groups++
 			res.Memberships += n
 		}
-		return s.deriveImported(r, t.ID, res)
+		return s.deriveImported(r, t.ID, cfg, res, seqOf)
 	})
 	s.credentials.clear()
 	if err != nil {
@@ -258,7 +275,7 @@ const importBatch = 500
 // by id). Nothing is looked up by id or userName while writing: in a database new to
 // PostgreSQL's planner (no statistics yet: the common case of a move) such lookups ran as
 // scans of the growing table, and an import of 30,000 users took minutes.
-func (s *Store) importUsers(r runner, tenantID string, users []*store.User, seqOf map[string]int64) error {
+func (s *Store) importUsers(r runner, tenantID string, cfg roles.Config, users []*store.User, seqOf map[string]int64) error {
 	cols := make([]userColumns, len(users))
 	args := make([]any, 0, 10*len(users))
 	for i, u := range users {
@@ -272,6 +289,13 @@ func (s *Store) importUsers(r runner, tenantID string, users []*store.User, seqO
 			return scim.Conflict("user id %q appears twice", u.ID)
 		}
 		seqOf[u.ID] = 0 // taken; its seq comes with the insert
+		// The "roles" a client wrote are kept or dropped as on a create, by the target
+		// tenant's role configuration.
+		data, err := withAssignments(cfg, u.Data)
+		if err != nil {
+			return fmt.Errorf("user %q: %w", u.ID, err)
+		}
+		u.Data = data
 		c, err := userColumnsOf(u.Data)
 		if err != nil {
 			return err
@@ -393,11 +417,38 @@ func (s *Store) importGroup(r runner, tenantID string, g *store.ImportGroup, seq
 	return len(added), nil
 }
 
+// setImportedRoleConfig gives a tenant the import created its own role configuration,
+// checked as scimd role set checks one (against the default configuration's roles, which
+// a configuration without roles inherits).
+func setImportedRoleConfig(r runner, tenantID string, cfg roles.Config, now time.Time) error {
+	_, def, err := roleConfigs(r, tenantID)
+	if err != nil {
+		return err
+	}
+	var inherited []roles.Role
+	if def != nil {
+		inherited = def.Roles
+	}
+	if err := cfg.Validate(inherited); err != nil {
+		return scim.InvalidValue("role_config: %v", err)
+	}
+	text, err := json.Marshal(cfg.Canonical())
+	if err != nil {
+		return fmt.Errorf("encode role configuration: %w", err)
+	}
+	if _, err := r.exec("INSERT INTO role_configs (tenant_id, config, updated) VALUES (?, ?, ?)", tenantID, string(text), now.UnixNano()); err != nil {
+		return fmt.Errorf("set role configuration: %w", err)
+	}
+	return nil
+}
+
 // deriveImported brings up to date, in the import's transaction, what scimd derives from
 // a tenant's users and groups instead of storing it in an export: the resource counters
 // that list totals come from (the tenant was empty, so its resources are exactly the
-// imported ones). Any other state computed from users and memberships belongs here too.
-func (s *Store) deriveImported(r runner, tenantID string, res store.ImportResult) error {
+// imported ones), and every user's effective roles under the tenant's role
+// configuration. Neither changes a user's version nor records an event: the users are
+// as they were in the source, roles included when the configuration came with them.
+func (s *Store) deriveImported(r runner, tenantID string, cfg roles.Config, res store.ImportResult, seqOf map[string]int64) error {
 	if res.Users > 0 {
 		if err := s.countChange(r, tenantID, "User", res.Users); err != nil {
 			return err
@@ -405,6 +456,30 @@ func (s *Store) deriveImported(r runner, tenantID string, res store.ImportResult
 	}
 	if res.Groups > 0 {
 		if err := s.countChange(r, tenantID, "Group", res.Groups); err != nil {
+			return err
+		}
+	}
+	seqs := slices.Sorted(maps.Values(seqOf))
+	for start := 0; start < len(seqs); start += recomputeChunk {
+		chunk := seqs[start:min(start+recomputeChunk, len(seqs))]
+		subjects := make(map[int64]*roleSubject, len(chunk))
+		if err := loadRoleSubjects(r, tenantID, chunk, subjects); err != nil {
+			return err
+		}
+		held := make(map[int64][]string, len(chunk))
+		for _, seq := range chunk {
+			sub := subjects[seq]
+			var assigned []string
+			if cfg.SCIMRoles {
+				data, err := sub.data()
+				if err != nil {
+					return err
+				}
+				assigned = assignedRoles(data)
+			}
+			held[seq] = cfg.UserRoles(groupsForRules(sub.user.Groups), sub.active, assigned)
+		}
+		if err := insertRoles(r, tenantID, chunk, held); err != nil {
 			return err
 		}
 	}
