@@ -179,7 +179,6 @@ func (s *Store) ImportTenant(ctx context.Context, in store.TenantImport) (store.
 		}
 		return s.deriveImported(r, t.ID, cfg, res, seqOf)
 	})
-	s.credentials.clear()
 	if err != nil {
 		return store.ImportResult{}, fmt.Errorf("import tenant: %w", err)
 	}
