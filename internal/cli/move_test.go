@@ -540,3 +540,36 @@ func TestExportWhileServing(t *testing.T) {
 		})
 	}
 }
+
+// TestMoveTenantWithSchemaExtension: a tenant whose users carry a schema extension moves
+// with the server's schema file (--schemas); without it the import refuses, naming the
+// schema, rather than drop the attributes.
+func TestMoveTenantWithSchemaExtension(t *testing.T) {
+	schemas := writeFile(t, `{"extensions":[{"resourceType":"User","tenants":["acme"],"schema":{"id":"urn:example:hr:1.0:User","name":"HR",
+		"attributes":[{"name":"costCenter","type":"string"},{"name":"level","type":"integer"}]}}]}`)
+	src := tempDB(t)
+	ok(t, src, "tenant", "create", "acme")
+	var cred issuedCredential
+	okJSON(t, src, &cred, "credential", "create", "--tenant", "acme", "--json")
+	s := startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", src, "--schemas", schemas}, nil, true)
+	c := scimclient.New("http://"+s.addr+"/scim/v2", cred.Bearer)
+	id := call(t, c, "POST", "/Users", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:example:hr:1.0:User"},
+		"userName": "x@acme.example", "urn:example:hr:1.0:User": map[string]any{"costCenter": "CC-7", "level": 3}}, 201)["id"].(string)
+	s.stop(t)
+	export := writeFile(t, ok(t, src, "export", "--tenant", "acme"))
+
+	dst := tempDB(t)
+	fails(t, runMain(t, dst, nil, "import", export), `schema "urn:example:hr:1.0:User"`, "an import without the schema file")
+	// The extension is declared for tenant acme only: under another name it is not the
+	// tenant's, and the import refuses likewise.
+	fails(t, runMain(t, dst, nil, "import", "--schemas", schemas, "--tenant", "other", export), "--schemas", "an import under a tenant without the extension")
+	ok(t, dst, "import", "--schemas", schemas, export)
+	var cred2 issuedCredential
+	okJSON(t, dst, &cred2, "credential", "create", "--tenant", "acme", "--json")
+	s2 := startServe(t, []string{"serve", "--addr", "127.0.0.1:0", "--db", dst, "--schemas", schemas}, nil, true)
+	u := call(t, scimclient.New("http://"+s2.addr+"/scim/v2", cred2.Bearer), "GET", "/Users/"+id, nil, 200)
+	ext, _ := u["urn:example:hr:1.0:User"].(map[string]any)
+	if ext["costCenter"] != "CC-7" || fmt.Sprint(ext["level"]) != "3" {
+		t.Fatalf("the moved user's extension: %v", u)
+	}
+}
