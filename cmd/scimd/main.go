@@ -10,6 +10,7 @@ import (
 
 func main() {
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{
+		Stdin:            os.Stdin,
 		Stdout:           os.Stdout,
 		Stderr:           os.Stderr,
 		Getenv:           os.Getenv,

@@ -527,7 +527,7 @@ func backup(ctx context.Context, args []string, env Env) error {
 		return errors.New("usage: scimd backup [--db scimd.db] FILE")
 	}
 	if postgres.IsURL(c.db) {
-		return errors.New("backup copies the SQLite file; for PostgreSQL use pg_dump or base backups (docs/deploy.md)")
+		return errors.New("backup copies a SQLite file; back a PostgreSQL database up with pg_dump (see \"Backups\" in docs/deploy.md: pg_dump --format=custom, restored with pg_restore)")
 	}
 	if err := sqlite.Backup(ctx, c.db, pos[0]); err != nil {
 		return err
@@ -550,7 +550,7 @@ func restore(ctx context.Context, args []string, env Env) error {
 		return errors.New("usage: scimd restore [--db scimd.db] FILE")
 	}
 	if postgres.IsURL(c.db) {
-		return errors.New("restore writes a SQLite file; for PostgreSQL use pg_restore (docs/deploy.md)")
+		return errors.New("restore writes a SQLite file; restore a PostgreSQL dump with pg_restore (see \"Backups\" in docs/deploy.md)")
 	}
 	if err := sqlite.Restore(ctx, pos[0], c.db); err != nil {
 		return err

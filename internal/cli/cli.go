@@ -34,7 +34,9 @@ import (
 // Env carries what a command reads and writes, so that tests can run commands in process.
 type Env struct {
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
+	// Stdin is what "scimd import -" reads (nil: nothing to read).
+	Stdin  io.Reader
+	Getenv func(string) string
 	// IsTerminal reports whether Stdout is a terminal; nil means it is not. The first
 	// start prints the new credential's secret only to a terminal: elsewhere (systemd's
 	// journal, docker logs, a Kubernetes log pipeline) stdout is a log that others read
@@ -95,6 +97,7 @@ usage:
   scimd bench [--bearer TOKEN | --basic USER:PASS] [--concurrency 8] [--duration 10s]
               [--group-size 200] [--floor] [--json] URL
   scimd backup [--db scimd.db] FILE | restore [--db scimd.db] FILE
+  scimd export --tenant NAME > FILE | import [--tenant NAME] [--schemas FILE] FILE|-
   scimd activity --tenant NAME [--since 1h] [--status 4xx|5xx|409] [--user ID] [--client okta]
                  [--limit 100] [--follow]
   scimd healthcheck [--addr :8080] [--path /healthz|/readyz]
@@ -203,7 +206,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return serve(ctx, args, env)
 	}
 	cmd, rest := args[0], args[1:]
-	// check and bench take a URL, and backup and restore a file, not a subcommand.
+	// check and bench take a URL, and backup, restore, export and import a file or a
+	// flag, not a subcommand.
 	switch cmd {
 	case "check":
 		return check(ctx, rest, env)
@@ -213,6 +217,10 @@ func run(ctx context.Context, args []string, env Env) error {
 		return backup(ctx, rest, env)
 	case "restore":
 		return restore(ctx, rest, env)
+	case "export":
+		return exportCmd(ctx, rest, env)
+	case "import":
+		return importCmd(ctx, rest, env)
 	}
 	sub := ""
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {

@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"errors"
+	"iter"
 	"time"
 
 	"github.com/scimd/scimd/internal/events"
@@ -18,6 +19,10 @@ var ErrNotFound = errors.New("not found")
 
 // ErrExists is returned when a tenant name or external reference is taken.
 var ErrExists = errors.New("already exists")
+
+// ErrNotEmpty is returned by ImportTenant when the target tenant already has users or
+// groups: an import never merges into a directory an identity provider is filling.
+var ErrNotEmpty = errors.New("tenant is not empty")
 
 // Tenant is one customer: every resource belongs to exactly one tenant.
 type Tenant struct {
@@ -286,6 +291,38 @@ type DeliveryOutcome struct {
 	Lease   time.Duration
 }
 
+// TenantImport is a tenant to write as it was in another deployment: its resources keep
+// their ids and meta (identity providers hold the ids).
+type TenantImport struct {
+	// Tenant is the tenant to create: its name, external reference, times and disabled
+	// state, and the id it keeps unless another tenant has it. When a tenant of that name
+	// exists and has no users and no groups, the resources go into it and it stays as it is.
+	Tenant Tenant
+	// RoleConfig is the tenant's own role configuration (nil: none, it works under the
+	// default one). It is set on a tenant the import creates; an existing empty tenant
+	// keeps its own.
+	RoleConfig *roles.Config
+	// Users and then Groups are each read once, in this order (members name users); an
+	// error from either aborts the import. Users are written in the order given, which
+	// becomes their creation order in lists.
+	Users  iter.Seq2[*User, error]
+	Groups iter.Seq2[*ImportGroup, error]
+}
+
+// ImportGroup is a group to import with the ids of its members (users of the import).
+type ImportGroup struct {
+	Group
+	Members []string
+}
+
+// ImportResult is what ImportTenant wrote.
+type ImportResult struct {
+	Tenant Tenant
+	// Created is whether the import created the tenant (else it filled an empty one).
+	Created                    bool
+	Users, Groups, Memberships int
+}
+
 // ErrLeaseLost is returned when a deliverer reports on a cursor whose lease it lost.
 var ErrLeaseLost = errors.New("delivery lease lost")
 
@@ -305,6 +342,15 @@ type Store interface {
 	UpdateTenant(ctx context.Context, id string, change func(*Tenant) error) (Tenant, error)
 	// DeleteTenant deletes the tenant with every resource, credential and API key of it.
 	DeleteTenant(ctx context.Context, id string) error
+	// ExportTenant reads the tenant's users, then its groups each with its members' ids,
+	// all from one snapshot and in creation order, passing each to user or group as it
+	// goes (a large tenant is never held in memory).
+	ExportTenant(ctx context.Context, tenantID string, user func(*User) error, group func(*Group, []string) error) error
+	// ImportTenant writes a tenant with its users, groups and memberships in one
+	// transaction, keeping ids and meta: all of it or, on any error, nothing. ErrNotEmpty
+	// when the tenant exists with resources, ErrExists when its external reference is
+	// another tenant's. It records no events: nothing changed in the identity provider.
+	ImportTenant(ctx context.Context, in TenantImport) (ImportResult, error)
 
 	CreateCredential(ctx context.Context, c Credential) error
 	Credentials(ctx context.Context, tenantID string) ([]Credential, error)
