@@ -284,11 +284,27 @@ func TestRoleMapping(t *testing.T) {
 			wantStatus(t, send(t, c.idp, "PUT", "/Users/"+cat, put), 200, "PUT with roles")
 			c.holds("roles in a PUT are ignored", cat, "viewer")
 
-			// Entra ID's app-role assignments as a source of roles.
+			// Entra ID's app-role assignments as a source of roles; /Schemas says roles is
+			// writable then, and read-only before.
+			rolesMutability := func() string {
+				m := wantStatus(t, send(t, c.idp, "GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", nil), 200, "schema")
+				for _, a := range m["attributes"].([]any) {
+					if am := a.(map[string]any); am["name"] == "roles" {
+						return am["mutability"].(string)
+					}
+				}
+				return ""
+			}
+			if got := rolesMutability(); got != "readOnly" {
+				t.Errorf("roles mutability without assignments: %q", got)
+			}
 			entra := inactive
 			entra.SCIMRoles = true
 			c.set("scim roles", entra)
 			c.feed.expect("scim roles")
+			if got := rolesMutability(); got != "readWrite" {
+				t.Errorf("roles mutability with assignments: %q", got)
+			}
 			entraRole := []any{map[string]any{"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "Admin", "value": "admin"}}
 			wantStatus(t, send(t, c.idp, "PATCH", "/Users/"+cat, patch(op("Add", "roles", entraRole))), 200, "Entra adds an app role")
 			c.feed.expect("app role", "user.updated cat roles (patch)", "user.roles_changed cat [viewer]->[admin]")

@@ -85,10 +85,19 @@ func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) error {
 }
 
 // allSchemas are the definitions the server validates the tenant's resources with,
-// published as they are.
-func (s *Server) allSchemas(r *http.Request) []*scim.Schema {
+// published as they are: with "roles" writable where the tenant's role configuration
+// takes the identity provider's role assignments.
+func (s *Server) allSchemas(r *http.Request) ([]*scim.Schema, error) {
 	ts := s.typesOf(r.Context())
-	out := []*scim.Schema{ts.users.Schema}
+	_, cfg, err := s.store.RoleConfig(r.Context(), tenantOf(r.Context()))
+	if err != nil {
+		return nil, err
+	}
+	users := ts.users.Schema
+	if cfg.SCIMRoles {
+		users = ts.usersAssigning.Schema
+	}
+	out := []*scim.Schema{users}
 	for _, e := range ts.users.Extensions {
 		out = append(out, e.Schema)
 	}
@@ -96,7 +105,7 @@ func (s *Server) allSchemas(r *http.Request) []*scim.Schema {
 	for _, e := range ts.groups.Extensions {
 		out = append(out, e.Schema)
 	}
-	return out
+	return out, nil
 }
 
 func schemaJSON(base string, sc *scim.Schema) map[string]any {
@@ -109,8 +118,12 @@ func schemaJSON(base string, sc *scim.Schema) map[string]any {
 
 func (s *Server) schemas(w http.ResponseWriter, r *http.Request) error {
 	base := s.baseURL(r)
+	all, err := s.allSchemas(r)
+	if err != nil {
+		return err
+	}
 	var items []map[string]any
-	for _, sc := range s.allSchemas(r) {
+	for _, sc := range all {
 		items = append(items, schemaJSON(base, sc))
 	}
 	writeJSON(w, http.StatusOK, listOf(items))
@@ -118,7 +131,11 @@ func (s *Server) schemas(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) schema(w http.ResponseWriter, r *http.Request) error {
-	for _, sc := range s.allSchemas(r) {
+	all, err := s.allSchemas(r)
+	if err != nil {
+		return err
+	}
+	for _, sc := range all {
 		if strings.EqualFold(sc.ID, r.PathValue("id")) {
 			writeJSON(w, http.StatusOK, schemaJSON(s.baseURL(r), sc))
 			return nil
