@@ -38,6 +38,22 @@ func tenantNamed(ctx context.Context, svc *service.Service, name string) (store.
 	return t, err
 }
 
+// allPages reads every page of a cursor-paged list: fetch returns a page's items and
+// the next cursor ("" after the last page).
+func allPages[T any](fetch func(cursor string) ([]T, string, error)) ([]T, error) {
+	out := []T{}
+	for cursor := ""; ; {
+		items, next, err := fetch(cursor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if cursor = next; cursor == "" {
+			return out, nil
+		}
+	}
+}
+
 func timeOrDash(t *time.Time) string {
 	if t == nil {
 		return "-"
@@ -481,16 +497,12 @@ func groupList(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		groups := []service.GroupRoles{}
-		for cursor := ""; ; {
+		groups, err := allPages(func(cursor string) ([]service.GroupRoles, string, error) {
 			page, err := svc.Groups(ctx, t.ID, cursor, service.MaxPageSize)
-			if err != nil {
-				return err
-			}
-			groups = append(groups, page.Groups...)
-			if cursor = page.Next; cursor == "" {
-				break
-			}
+			return page.Groups, page.Next, err
+		})
+		if err != nil {
+			return err
 		}
 		if c.json {
 			type row struct {

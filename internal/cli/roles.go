@@ -192,16 +192,12 @@ func roleList(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		list := []service.Role{}
-		for cursor := ""; ; {
+		list, err := allPages(func(cursor string) ([]service.Role, string, error) {
 			page, err := svc.Roles(ctx, t.ID, cursor, service.MaxPageSize)
-			if err != nil {
-				return err
-			}
-			list = append(list, page.Roles...)
-			if cursor = page.Next; cursor == "" {
-				break
-			}
+			return page.Roles, page.Next, err
+		})
+		if err != nil {
+			return err
 		}
 		if c.json {
 			return printJSON(env.Stdout, list)
