@@ -97,15 +97,29 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	readDB.SetMaxIdleConns(4)
 	w := &writer{db: writeDB, jobs: make(chan *writeJob, maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
-	return sqlstore.New(sqlstore.Config{
+	st := sqlstore.New(sqlstore.Config{
 		Read: readDB, WriteDB: writeDB, Write: w.write, Dialect: dialect{}, CacheStatements: true,
-		Ready: func(ctx context.Context) error { return schemaCurrent(ctx, readDB) },
+		Ready:         func(ctx context.Context) error { return schemaCurrent(ctx, readDB) },
+		NumberInWrite: true,
 		Close: func() error {
 			close(w.stop)
 			<-w.done
 			return errors.Join(readDB.Close(), writeDB.Close())
 		},
-	}), nil
+	})
+	// Events written by an earlier build, which numbered them after commit, are numbered
+	// before any write numbers its own, so that the feed keeps the order they were written.
+	for {
+		n, err := st.SequenceEvents(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return st, nil
 }
 
 // write runs fn in a write transaction and returns once that transaction is committed.

@@ -34,6 +34,11 @@ import (
 // numbers are committed together by the one sequencer, so there is never a gap that
 // fills later. Two changes of the same rows commit in order (the second waits for the
 // first's row locks), so their events are numbered in that order too.
+//
+// Where one writer serializes every transaction (SQLite), transactions commit in the order
+// they run, so a write numbers its own events (Config.NumberInWrite): no lock is held
+// longer than the write, a change's events are readable the moment it commits, and the
+// sequencer's second transaction per write (and its rewrite of every event row) is gone.
 
 // pendingEvent is an event recorded by a write, not yet written.
 type pendingEvent struct {
@@ -53,23 +58,152 @@ const globalCounter = "*"
 // eventBatch is how many events one INSERT writes.
 const eventBatch = 1000
 
-// writeEvents writes the pending events, unnumbered (SequenceEvents numbers them).
+// writeEvents writes the pending events: unnumbered (SequenceEvents numbers them after
+// commit), or numbered where the store numbers in the write.
 func (s *Store) writeEvents(r runner, pending []pendingEvent) error {
+	var last map[string]int64
+	if s.numberInWrite {
+		var err error
+		if last, err = claimNumbers(r, pending); err != nil {
+			return fmt.Errorf("write events: %w", err)
+		}
+	}
 	now := s.now()
 	for start := 0; start < len(pending); start += eventBatch {
 		chunk := pending[start:min(start+eventBatch, len(pending))]
-		args := make([]any, 0, 5*len(chunk))
+		cols := 5
+		if last != nil {
+			cols = 7
+		}
+		args := make([]any, 0, cols*len(chunk))
 		for _, p := range chunk {
 			data, err := json.Marshal(p.data)
 			if err != nil {
 				return fmt.Errorf("encode event: %w", err)
 			}
-			args = append(args, store.NewID(), p.tenant, p.typ, now.UnixNano(), string(data))
+			args = append(args, store.NewTimeID(now), p.tenant, p.typ, now.UnixNano(), string(data))
+			if last != nil {
+				last[globalCounter]++
+				last[p.tenant]++
+				args = append(args, last[p.tenant], last[globalCounter])
+			}
 		}
 		q := "INSERT INTO events (id, tenant_id, type, time, data) VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?),", len(chunk)), ",")
+		if last != nil {
+			q = "INSERT INTO events (id, tenant_id, type, time, data, seq, pos) VALUES " +
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", len(chunk)), ",")
+		}
 		if _, err := r.exec(q, args...); err != nil {
 			return fmt.Errorf("write events: %w", err)
+		}
+	}
+	return nil
+}
+
+// claimNumbers advances the counters of the pending events' tenants and of the feed of
+// all tenants past them, and returns the numbers given before, from which the events
+// take theirs in order. The usual write, of one tenant, does it in one statement.
+func claimNumbers(r runner, pending []pendingEvent) (map[string]int64, error) {
+	tenant := pending[0].tenant
+	for _, p := range pending[1:] {
+		if p.tenant != tenant {
+			last, err := readCounters(r, slices.Collect(maps.Keys(tenantsOf(pending))))
+			if err != nil {
+				return nil, err
+			}
+			after := maps.Clone(last)
+			after[globalCounter] += int64(len(pending))
+			for _, p := range pending {
+				after[p.tenant]++
+			}
+			return last, writeCounters(r, after)
+		}
+	}
+	n := int64(len(pending))
+	rows, err := r.query("UPDATE event_counters SET last_seq = last_seq + ? WHERE tenant_id IN (?, ?) RETURNING tenant_id, last_seq",
+		n, globalCounter, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("advance event counters: %w", err)
+	}
+	defer rows.Close()
+	last := map[string]int64{}
+	for rows.Next() {
+		var t string
+		var v int64
+		if err := rows.Scan(&t, &v); err != nil {
+			return nil, fmt.Errorf("advance event counters: %w", err)
+		}
+		last[t] = v - n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("advance event counters: %w", err)
+	}
+	rows.Close()
+	// A tenant's first event (and the database's): its counter starts here.
+	for _, k := range []string{globalCounter, tenant} {
+		if _, ok := last[k]; !ok {
+			if _, err := r.exec("INSERT INTO event_counters (tenant_id, last_seq) VALUES (?, ?)", k, n); err != nil {
+				return nil, fmt.Errorf("start event counter: %w", err)
+			}
+			last[k] = 0
+		}
+	}
+	return last, nil
+}
+
+func tenantsOf(pending []pendingEvent) map[string]bool {
+	set := map[string]bool{}
+	for _, p := range pending {
+		set[p.tenant] = true
+	}
+	return set
+}
+
+// readCounters reads the last numbers given in the tenants' events and in the feed of all
+// tenants (globalCounter), 0 where none was given yet.
+func readCounters(r runner, tenants []string) (map[string]int64, error) {
+	last := map[string]int64{globalCounter: 0}
+	for _, t := range tenants {
+		last[t] = 0
+	}
+	keys := slices.Sorted(maps.Keys(last))
+	args := make([]any, 0, len(keys))
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	q := "SELECT tenant_id, last_seq FROM event_counters WHERE tenant_id IN (" + placeholders(len(keys)) + ")"
+	query := r.dynQuery
+	if len(keys) <= 3 {
+		// A write's own events: one tenant and the feed of all, one prepared statement.
+		query = r.query
+	}
+	rows, err := query(q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read event counters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var v int64
+		if err := rows.Scan(&t, &v); err != nil {
+			return nil, fmt.Errorf("read event counters: %w", err)
+		}
+		last[t] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read event counters: %w", err)
+	}
+	return last, nil
+}
+
+// writeCounters stores the last numbers given, in key order (so that concurrent
+// sequencers on PostgreSQL take the rows' locks in one order).
+func writeCounters(r runner, last map[string]int64) error {
+	for _, k := range slices.Sorted(maps.Keys(last)) {
+		if _, err := r.exec(`INSERT INTO event_counters (tenant_id, last_seq) VALUES (?, ?)
+			ON CONFLICT (tenant_id) DO UPDATE SET last_seq = excluded.last_seq`, k, last[k]); err != nil {
+			return fmt.Errorf("write event counters: %w", err)
 		}
 	}
 	return nil
@@ -280,30 +414,12 @@ func (s *Store) SequenceEvents(ctx context.Context) (int, error) {
 		if err := rows.Err(); err != nil || len(batch) == 0 {
 			return err
 		}
-		last := map[string]int64{globalCounter: 0}
+		seen := map[string]bool{}
 		for _, u := range batch {
-			last[u.tenant] = 0
+			seen[u.tenant] = true
 		}
-		keys := slices.Sorted(maps.Keys(last))
-		args := make([]any, 0, len(keys))
-		for _, k := range keys {
-			args = append(args, k)
-		}
-		crows, err := r.dynQuery("SELECT tenant_id, last_seq FROM event_counters WHERE tenant_id IN ("+placeholders(len(keys))+")", args...)
+		last, err := readCounters(r, slices.Collect(maps.Keys(seen)))
 		if err != nil {
-			return err
-		}
-		for crows.Next() {
-			var t string
-			var v int64
-			if err := crows.Scan(&t, &v); err != nil {
-				crows.Close()
-				return err
-			}
-			last[t] = v
-		}
-		crows.Close()
-		if err := crows.Err(); err != nil {
 			return err
 		}
 		for start := 0; start < len(batch); start += numberBatch {
@@ -321,11 +437,8 @@ func (s *Store) SequenceEvents(ctx context.Context) (int, error) {
 				return fmt.Errorf("number events: %w", err)
 			}
 		}
-		for _, k := range keys {
-			if _, err := r.exec(`INSERT INTO event_counters (tenant_id, last_seq) VALUES (?, ?)
-				ON CONFLICT (tenant_id) DO UPDATE SET last_seq = excluded.last_seq`, k, last[k]); err != nil {
-				return err
-			}
+		if err := writeCounters(r, last); err != nil {
+			return err
 		}
 		n = len(batch)
 		return nil

@@ -224,11 +224,22 @@ func TestEventsOfEachWrite(t *testing.T) {
 			if _, err := st.CreateUser(ctx, other.ID, scim.Resource{"userName": "carol"}); err != nil {
 				t.Fatal(err)
 			}
-			if page, err := st.Events(ctx, store.EventQuery{Tenant: other.ID}); err != nil || len(page.Events) != 0 || page.Next != 0 {
-				t.Fatalf("an event is readable before it is numbered: %+v, %v", page, err)
-			}
-			if got := number(t, st); got != 1 {
-				t.Fatalf("numbered %d events, want 1", got)
+			if b.Name == "sqlite" {
+				// The one writer numbers a write's events in the write: readable at once,
+				// nothing left for the sequencer.
+				if page, err := st.Events(ctx, store.EventQuery{Tenant: other.ID}); err != nil || len(page.Events) != 1 || page.Events[0].Seq != 1 || page.Next != 1 {
+					t.Fatalf("an event numbered in its write: %+v, %v; want seq 1", page, err)
+				}
+				if got := number(t, st); got != 0 {
+					t.Fatalf("the sequencer numbered %d events, want 0", got)
+				}
+			} else {
+				if page, err := st.Events(ctx, store.EventQuery{Tenant: other.ID}); err != nil || len(page.Events) != 0 || page.Next != 0 {
+					t.Fatalf("an event is readable before it is numbered: %+v, %v", page, err)
+				}
+				if got := number(t, st); got != 1 {
+					t.Fatalf("numbered %d events, want 1", got)
+				}
 			}
 			n := int(after) + 1
 			page, err := st.Events(ctx, store.EventQuery{Limit: 1000})

@@ -91,6 +91,9 @@ type Store struct {
 	// numbered events only, so a commit alone would wake them for nothing).
 	written, numbered signal
 
+	// numberInWrite: a write numbers its own events (see the outbox's comment).
+	numberInWrite bool
+
 	cacheStmts bool
 	stmtMu     sync.Mutex
 	stmts      map[stmtKey]*sql.Stmt
@@ -122,6 +125,10 @@ type Config struct {
 	ReadIsolation sql.IsolationLevel
 	// Ready checks that the database answers and its schema is current (a ping when nil).
 	Ready func(ctx context.Context) error
+	// NumberInWrite makes each write number its own events, for a backend whose one
+	// writer commits transactions in the order they run (SQLite); elsewhere a sequencer
+	// numbers them after commit.
+	NumberInWrite bool
 }
 
 // New builds a Store.
@@ -131,7 +138,7 @@ func New(cfg Config) *Store {
 		users: scim.NewUserResourceType(), groups: scim.NewGroupResourceType(),
 		now:   func() time.Time { return time.Now().UTC() },
 		stmts: map[stmtKey]*sql.Stmt{}, preparing: map[stmtKey]bool{},
-		cacheStmts: cfg.CacheStatements, readIsolation: cfg.ReadIsolation,
+		cacheStmts: cfg.CacheStatements, readIsolation: cfg.ReadIsolation, numberInWrite: cfg.NumberInWrite,
 	}
 }
 
@@ -293,6 +300,9 @@ func (s *Store) inWrite(ctx context.Context, fn func(r runner) error) error {
 	})
 	if err == nil && wrote {
 		s.written.fire()
+		if s.numberInWrite {
+			s.numbered.fire()
+		}
 	}
 	return err
 }
