@@ -204,7 +204,7 @@ func (r *Recorder) run() {
 	add := func(req Request) {
 		e := req.Entry
 		e.RequestBody = RedactBody(req.RequestBody, req.RequestTooLarge, r.opts.BodyLimit)
-		e.ResponseBody = RedactBody(req.ResponseBody, req.ResponseTooLarge, r.opts.BodyLimit)
+		e.ResponseBody = RedactResponse(req.ResponseBody, req.ResponseTooLarge, r.opts.BodyLimit)
 		e.Detail = capText(e.Detail, maxDetail)
 		batch = append(batch, e)
 		// The entry's bodies are strings of their own now.

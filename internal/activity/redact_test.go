@@ -55,6 +55,29 @@ func TestRedactBody(t *testing.T) {
 	}
 }
 
+// TestRedactResponse: a response is redacted as a request is; only one that names no
+// secret skips the second JSON validation (its own encoder wrote it).
+func TestRedactResponse(t *testing.T) {
+	page := `{"Resources":[` + strings.TrimSuffix(strings.Repeat(`{"userName":"ü@example.com","active":true},`, 400), ",") + `]}`
+	for _, tc := range []struct {
+		name, body string
+		limit      int
+		want       string
+	}{
+		{"page kept, capped", page, 60, `{"Resources":[{"userName":"ü@example.com","active":true},{"…[cut: 17615 bytes]`},
+		{"secret redacted", `{"id":"1","apiToken":"t"}`, 1000, `{"id":"1","apiToken":"[redacted]"}`},
+		{"cut JSON naming a secret", `{"token":"t"`, 1000, "[body of 12 bytes: not JSON, not recorded]"},
+		{"not UTF-8", "{\"a\":\"\xff\"}", 1000, "[body of 9 bytes: not JSON, not recorded]"},
+		{"not JSON", `404 page not found`, 1000, "[body of 18 bytes: not JSON, not recorded]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RedactResponse([]byte(tc.body), 0, tc.limit); got != tc.want {
+				t.Fatalf("RedactResponse(%.80s) = %s, want %s", tc.body, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestValidRequestID(t *testing.T) {
 	for id, want := range map[string]bool{
 		"abc-123_x.y:z":            true,
