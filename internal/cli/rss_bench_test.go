@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,12 +34,14 @@ func TestServeSubprocess(t *testing.T) {
 	}
 	env := cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: func(string) string { return "" },
 		Ready: func(addr string) { fmt.Printf("LISTENING %s\n", addr) }}
-	os.Exit(cli.Main(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, env))
+	os.Exit(cli.Main(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db,
+		"--rate-per-credential", "0", "--rate-per-tenant", "0"}, env))
 }
 
 // BenchmarkServerRSS stores SCIMD_BENCH_USERS users (default 1,000,000) in a SQLite file,
-// starts scimd on it in a separate process, drives lookups, filters and paging against it,
-// and reports the server's peak resident memory (VmHWM). It is skipped unless
+// starts scimd on it in a separate process (rate limits lifted), drives an identity
+// provider's mix of lookups, reads, paging, creates and deactivations against it from 16
+// clients, and reports the server's peak resident memory (VmHWM). It is skipped unless
 // SCIMD_BENCH_RSS=1, since seeding takes minutes:
 //
 //	SCIMD_BENCH_RSS=1 go test ./internal/cli -run '^$' -bench ServerRSS -benchtime 1x -timeout 60m
@@ -101,26 +104,44 @@ func BenchmarkServerRSS(b *testing.B) {
 	c.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.ResetTimer()
 	var wg2 sync.WaitGroup
+	var requests atomic.Int64
 	for w := 0; w < 16; w++ {
 		wg2.Add(1)
 		go func(w int) {
 			defer wg2.Done()
-			for i := 0; i < 300; i++ {
-				k := (w*7919 + i*104729) % n
-				paths := []string{
-					"/Users?filter=" + url.QueryEscape(fmt.Sprintf(`userName eq "user%07d@example.com"`, k)),
-					fmt.Sprintf("/Users?startIndex=%d&count=100", k+1),
+			do := func(method, path string, body any, want int) map[string]any {
+				resp, err := c.Do(ctx, method, path, body)
+				requests.Add(1)
+				if err != nil || resp.Status != want {
+					b.Errorf("%s %s: %v %v", method, path, err, resp)
+					return nil
 				}
-				resp, err := c.Do(ctx, "GET", paths[i%2], nil)
-				if err != nil || resp.Status != 200 {
-					b.Errorf("request failed: %v %v", err, resp)
-					return
+				m, _ := resp.JSON()
+				return m
+			}
+			// An identity provider's mix: look a user up, read it, import a page, create a
+			// user and deactivate it (writes bring events and the activity log in).
+			for i := 0; i < 150 && !b.Failed(); i++ {
+				k := (w*7919 + i*104729) % n
+				found := do("GET", "/Users?filter="+url.QueryEscape(fmt.Sprintf(`userName eq "user%07d@example.com"`, k)), nil, 200)
+				if list, _ := found["Resources"].([]any); len(list) == 1 {
+					id, _ := list[0].(map[string]any)["id"].(string)
+					do("GET", "/Users/"+id, nil, 200)
+				}
+				do("GET", fmt.Sprintf("/Users?startIndex=%d&count=100", k+1), nil, 200)
+				created := do("POST", "/Users", map[string]any{"userName": fmt.Sprintf("load%d-%d@example.com", w, i),
+					"name": map[string]any{"givenName": "Load", "familyName": "Test"}, "active": true,
+					"emails": []any{map[string]any{"value": fmt.Sprintf("load%d-%d@example.com", w, i), "primary": true}}}, 201)
+				if id, _ := created["id"].(string); id != "" {
+					do("PATCH", "/Users/"+id, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+						"Operations": []any{map[string]any{"op": "replace", "value": map[string]any{"active": false}}}}, 200)
 				}
 			}
 		}(w)
 	}
 	wg2.Wait()
 	b.StopTimer()
+	b.ReportMetric(float64(requests.Load()), "requests")
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 	if err != nil {
 		b.Fatal(err)

@@ -51,7 +51,7 @@ func BenchmarkActivityLogOverhead(b *testing.B) {
 				var next atomic.Int64
 				var wg sync.WaitGroup
 				start := time.Now()
-				cpu0 := processCPU()
+				cpu0 := storetest.ProcessCPU()
 				for range clients {
 					wg.Add(1)
 					go func() {
@@ -69,7 +69,7 @@ func BenchmarkActivityLogOverhead(b *testing.B) {
 				if err := s.full.Handler.Activity.Flush(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-				s.cpu += processCPU() - cpu0
+				s.cpu += storetest.ProcessCPU() - cpu0
 				s.took += took
 				s.ops += int64(n)
 				return float64(n) / took.Seconds()
