@@ -83,15 +83,25 @@ func capBytes(out []byte, limit int) string {
 }
 
 // mayHoldSecret reports whether a body may name a secret: it holds one of secretWords in
-// any case, or a \u escape (which could spell one). One pass over the body: a byte that
-// starts no word costs a table look-up.
+// any case, or a \u escape (which could spell one). One pass over the body, looking only
+// at each word's rarest letter (the w of password, the k of token, …) and at backslashes:
+// a byte that anchors no word costs a table look-up, and most bytes of a page of users
+// anchor none (a word's first letter, p, s, t or a, would anchor a check at every few
+// bytes).
 func mayHoldSecret(body []byte) bool {
 	for i, c := range body {
-		if c == '\\' && i+1 < len(body) && body[i+1] == 'u' {
-			return true
+		list := anchorsByByte[c]
+		if list == nil {
+			continue
 		}
-		for _, w := range wordsByFirst[c] {
-			if hasFoldAt(body, i, w) {
+		for _, a := range list {
+			if a.word == "" {
+				if i+1 < len(body) && body[i+1] == 'u' {
+					return true
+				}
+				continue
+			}
+			if i >= a.at && hasFoldAt(body, i-a.at, a.word) {
 				return true
 			}
 		}
@@ -99,12 +109,32 @@ func mayHoldSecret(body []byte) bool {
 	return false
 }
 
-// wordsByFirst lists secretWords by their first byte, in either case.
-var wordsByFirst = func() (t [256][]string) {
+// anchor is a secret word and the index in it of the letter that anchors a check.
+type anchor struct {
+	word string // "" anchors the \u escape
+	at   int
+}
+
+// anchorLetters are tried in order for a word's anchor: letters rare in SCIM JSON first.
+const anchorLetters = "zwkqjxyvbgfhcdmluponratise_"
+
+// anchorsByByte lists, for each byte, the words it anchors, in either case.
+var anchorsByByte = func() (t [256][]anchor) {
+	t['\\'] = []anchor{{}}
 	for _, w := range secretWords {
-		t[w[0]] = append(t[w[0]], w)
-		if 'a' <= w[0] && w[0] <= 'z' {
-			t[w[0]-'a'+'A'] = append(t[w[0]-'a'+'A'], w)
+		at := -1
+		for _, l := range []byte(anchorLetters) {
+			if at = strings.IndexByte(w, l); at >= 0 {
+				break
+			}
+		}
+		if at < 0 {
+			panic("no anchor letter in secret word " + w)
+		}
+		c := w[at]
+		t[c] = append(t[c], anchor{word: w, at: at})
+		if 'a' <= c && c <= 'z' {
+			t[c-'a'+'A'] = append(t[c-'a'+'A'], anchor{word: w, at: at})
 		}
 	}
 	return t

@@ -3,9 +3,12 @@ package activity
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestRedactBody(t *testing.T) {
@@ -147,6 +150,13 @@ func FuzzRedactBody(f *testing.F) {
 			return
 		}
 		got := RedactBody(body, 0, 0)
+		if !utf8.Valid(body) {
+			// json.Valid lets other bytes through in strings; such a body is not kept.
+			if want := "[body of " + strconv.Itoa(len(bytes.TrimSpace(body))) + " bytes: not JSON, not recorded]"; got != want {
+				t.Fatalf("RedactBody(%q) = %s, want %s", body, got, want)
+			}
+			return
+		}
 		var out any
 		if err := json.Unmarshal([]byte(got), &out); err != nil {
 			t.Fatalf("RedactBody(%s) = %s: not JSON: %v", body, got, err)
@@ -194,5 +204,49 @@ func hasDuplicateNames(body []byte) bool {
 			}
 		}
 		keyNext = len(inObject) > 0 && inObject[len(inObject)-1]
+	}
+}
+
+// TestMayHoldSecret compares the anchored scan with its definition (a secret word in any
+// case, or a \u escape, anywhere) on words at every edge and on random near-misses.
+func TestMayHoldSecret(t *testing.T) {
+	naive := func(b []byte) bool {
+		if bytes.Contains(b, []byte(`\u`)) {
+			return true
+		}
+		for _, w := range secretWords {
+			if containsFold(b, w) {
+				return true
+			}
+		}
+		return false
+	}
+	var cases []string
+	for _, w := range secretWords {
+		upper := strings.ToUpper(w)
+		mixed := []byte(w)
+		for i := 0; i < len(mixed); i += 2 {
+			mixed[i] = upper[i]
+		}
+		for _, v := range []string{w, upper, string(mixed)} {
+			cases = append(cases, v, `{"`+v+`":1}`, "x"+v, v+"x", v[:len(v)-1], v[1:])
+		}
+	}
+	cases = append(cases, `\`, `\u`, `a\`, `{"a":"\\u"}`, "")
+	// Random strings over the words' letters (and a few others), so that near-misses
+	// (passwor, tokn, apikez) are common.
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = `passwordsecrtknuhizyi_APSWORDKEYZ"{}:\u `
+	for range 20000 {
+		b := make([]byte, 1+rng.IntN(24))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		if got, want := mayHoldSecret([]byte(c)), naive([]byte(c)); got != want {
+			t.Errorf("mayHoldSecret(%q) = %v, want %v", c, got, want)
+		}
 	}
 }
