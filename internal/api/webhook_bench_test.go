@@ -119,27 +119,14 @@ func BenchmarkWebhookWriteOverhead(b *testing.B) {
 				sd.ops += n
 				return float64(n) / took.Seconds()
 			}
-			const rounds = 10
-			per := max(b.N/rounds, 1)
-			ratios := make([]float64, 0, rounds)
-			b.ResetTimer()
-			for i := range rounds {
-				var off, on float64
-				if i%2 == 0 {
-					off, on = run(false, per), run(true, per)
-				} else {
-					on, off = run(true, per), run(false, per)
-				}
-				ratios = append(ratios, on/off)
-			}
-			b.StopTimer()
-			slices.Sort(ratios)
+			ratios := storetest.AlternateRounds(b, 10, func(per int) float64 { return run(false, per) },
+				func(per int) float64 { return run(true, per) })
 			offRate := float64(sides[false].ops) / sides[false].took.Seconds()
 			onRate := float64(sides[true].ops) / sides[true].took.Seconds()
 			b.ReportMetric(offRate, "without_writes/s")
 			b.ReportMetric(onRate, "with_writes/s")
 			b.ReportMetric(onRate/offRate, "with/without")
-			b.ReportMetric((ratios[rounds/2-1]+ratios[rounds/2])/2, "median_with/without")
+			b.ReportMetric(storetest.Median(ratios), "median_with/without")
 			b.ReportMetric(ratios[0], "min_with/without")
 			if c := sides[false].cpu; c > 0 {
 				// CPU time of this process per write (clients, servers, receiver and SQLite;

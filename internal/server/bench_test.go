@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,26 +73,10 @@ func BenchmarkActivityLogOverhead(b *testing.B) {
 				s.ops += int64(n)
 				return float64(n) / took.Seconds()
 			}
-			// Rounds go off-on, on-off, ... (so that a change of the machine's load within a
-			// pair falls on both alike, whichever runs first), and each pair gives a ratio: their
-			// median is what a load spike of one round cannot move much.
-			const rounds = 20
-			per := max(b.N/rounds, 1)
-			ratios := make([]float64, 0, rounds)
-			b.ResetTimer()
-			for i := range rounds {
-				var offRate, onRate float64
-				if i%2 == 0 {
-					offRate = run(off, per)
-					onRate = run(on, per)
-				} else {
-					onRate = run(on, per)
-					offRate = run(off, per)
-				}
-				ratios = append(ratios, onRate/offRate)
-			}
-			b.StopTimer()
-			slices.Sort(ratios)
+			// Each pair of rounds gives a ratio: their median is what a load spike of one
+			// round cannot move much.
+			ratios := storetest.AlternateRounds(b, 20, func(per int) float64 { return run(off, per) },
+				func(per int) float64 { return run(on, per) })
 			if err := on.full.Handler.Activity.Flush(context.Background()); err != nil {
 				b.Fatal(err)
 			}
@@ -102,7 +85,7 @@ func BenchmarkActivityLogOverhead(b *testing.B) {
 			b.ReportMetric(offRate, "off_ops/s")
 			b.ReportMetric(onRate, "on_ops/s")
 			b.ReportMetric(onRate/offRate, "on/off")
-			b.ReportMetric((ratios[rounds/2-1]+ratios[rounds/2])/2, "median_on/off")
+			b.ReportMetric(storetest.Median(ratios), "median_on/off")
 			b.ReportMetric(float64(on.full.Handler.Activity.Stats().Dropped), "dropped")
 			// CPU time per operation of this process (clients, servers and SQLite; not
 			// PostgreSQL's): unlike a rate, hardly moved by other work on the machine.
