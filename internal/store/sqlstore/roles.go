@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -131,18 +132,8 @@ func storedRoles(r runner, tenantID string, seqs []int64) (map[int64][]string, e
 		if err != nil {
 			return nil, fmt.Errorf("read user roles: %w", err)
 		}
-		for rows.Next() {
-			var seq int64
-			var role string
-			if err := rows.Scan(&seq, &role); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read user roles: %w", err)
-			}
-			out[seq] = append(out[seq], role)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read user roles: %w", err)
+		if err := scanUserRoles(rows, out, nil); err != nil {
+			return nil, err
 		}
 	}
 	for _, seq := range seqs {
@@ -151,6 +142,46 @@ func storedRoles(r runner, tenantID string, seqs []int64) (map[int64][]string, e
 		}
 	}
 	return out, nil
+}
+
+// pageRoles is storedRoles for a page holding every user of the tenant between its first
+// and last seq (see pageGroups): one range scan of the roles held.
+func pageRoles(r runner, tenantID string, seqs []int64) (map[int64][]string, error) {
+	lo, hi, in := seqSpan(seqs)
+	rows, err := r.query("SELECT user_seq, role FROM user_roles WHERE tenant_id = ? AND user_seq BETWEEN ? AND ? ORDER BY user_seq, rank", tenantID, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("read user roles: %w", err)
+	}
+	out := make(map[int64][]string, len(seqs))
+	if err := scanUserRoles(rows, out, in); err != nil {
+		return nil, err
+	}
+	for _, seq := range seqs {
+		if out[seq] == nil {
+			out[seq] = []string{}
+		}
+	}
+	return out, nil
+}
+
+// scanUserRoles adds (user seq, role) rows to out, keeping only the users in keep when it
+// is not nil, and closes rows.
+func scanUserRoles(rows *sql.Rows, out map[int64][]string, keep map[int64]bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var role string
+		if err := rows.Scan(&seq, &role); err != nil {
+			return fmt.Errorf("read user roles: %w", err)
+		}
+		if keep == nil || keep[seq] {
+			out[seq] = append(out[seq], role)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read user roles: %w", err)
+	}
+	return nil
 }
 
 // roleSubject is what deriving a user's roles again and announcing the change need, read

@@ -180,21 +180,57 @@ func userGroups(r runner, tenantID string, seqs []int64) (map[int64][]store.Grou
 		if err != nil {
 			return nil, fmt.Errorf("load user groups: %w", err)
 		}
-		for rows.Next() {
-			var seq int64
-			var g store.GroupRef
-			if err := rows.Scan(&seq, &g.ID, &g.DisplayName); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("load user groups: %w", err)
-			}
-			out[seq] = append(out[seq], g)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("load user groups: %w", err)
+		if err := scanUserGroups(rows, out, nil); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// pageGroups is userGroups for a page holding every user of the tenant between its first
+// and last seq (a list without filter, sort or membership condition, in seq order): one
+// range scan of the memberships instead of a look-up per user. Rows of users outside the
+// page are dropped, so a page that is not whole costs more but is still right.
+func pageGroups(r runner, tenantID string, seqs []int64) (map[int64][]store.GroupRef, error) {
+	lo, hi, in := seqSpan(seqs)
+	rows, err := r.query(`SELECT m.user_seq, g.id, g.display_name FROM group_members m JOIN groups g ON g.seq = m.group_seq
+		WHERE m.tenant_id = ? AND m.user_seq BETWEEN ? AND ? ORDER BY g.display_name_fold, g.seq`, tenantID, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("load user groups: %w", err)
+	}
+	out := map[int64][]store.GroupRef{}
+	return out, scanUserGroups(rows, out, in)
+}
+
+// seqSpan returns the lowest and highest of seqs, and the set of them.
+func seqSpan(seqs []int64) (lo, hi int64, in map[int64]bool) {
+	in = make(map[int64]bool, len(seqs))
+	lo, hi = seqs[0], seqs[0]
+	for _, s := range seqs {
+		lo, hi = min(lo, s), max(hi, s)
+		in[s] = true
+	}
+	return lo, hi, in
+}
+
+// scanUserGroups adds (user seq, group id, displayName) rows to out, keeping only the
+// users in keep when it is not nil, and closes rows.
+func scanUserGroups(rows *sql.Rows, out map[int64][]store.GroupRef, keep map[int64]bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var g store.GroupRef
+		if err := rows.Scan(&seq, &g.ID, &g.DisplayName); err != nil {
+			return fmt.Errorf("load user groups: %w", err)
+		}
+		if keep == nil || keep[seq] {
+			out[seq] = append(out[seq], g)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load user groups: %w", err)
+	}
+	return nil
 }
 
 // decodeGroupsJSON reads Dialect.GroupsJSON's [id, displayName] pairs.
@@ -476,8 +512,15 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuer
 			return 0, last, err
 		}
 		rows.Close() // before the next query: SQLite's read connection is the transaction's
+		// A page of every user between its first and last (no filter, sort or membership
+		// condition; in seq order) reads its users' roles and groups by range.
+		whole := q.Filter == nil && q.SortBy == nil && q.MemberOf == "" && q.HasRole == ""
 		if q.WithRoles && len(seqs) > 0 {
-			held, err := storedRoles(r, tenantID, seqs)
+			read := storedRoles
+			if whole {
+				read = pageRoles
+			}
+			held, err := read(r, tenantID, seqs)
 			if err != nil {
 				return 0, last, err
 			}
@@ -486,7 +529,11 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, q store.ListQuer
 			}
 		}
 		if q.WithGroups && len(seqs) > 0 {
-			groups, err := userGroups(r, tenantID, seqs)
+			read := userGroups
+			if whole {
+				read = pageGroups
+			}
+			groups, err := read(r, tenantID, seqs)
 			if err != nil {
 				return 0, last, err
 			}
