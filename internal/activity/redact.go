@@ -58,6 +58,13 @@ func redactBody(body []byte, truncated int64, limit int, ownJSON bool) string {
 		return ""
 	}
 	secret := mayHoldSecret(body)
+	if ownJSON && !secret && limit > 0 && len(body) > limit && (body[0] == '{' || body[0] == '[') {
+		// Nothing to redact and only the first limit bytes kept: only they need be UTF-8
+		// (what follows, of a page of users most of the body, is not checked at all).
+		if cut := runeCut(body, limit); utf8.Valid(body[:cut]) {
+			return string(body[:cut]) + "…[cut: " + strconv.Itoa(len(body)) + " bytes]"
+		}
+	}
 	trusted := ownJSON && !secret && (body[0] == '{' || body[0] == '[')
 	// JSON text is UTF-8, but json.Valid lets other bytes through in strings; PostgreSQL's
 	// text refuses them, and would fail the whole batch.
@@ -73,13 +80,18 @@ func redactBody(body []byte, truncated int64, limit int, ownJSON bool) string {
 // capBytes cuts out to limit bytes on a character boundary, saying how long it was.
 func capBytes(out []byte, limit int) string {
 	if limit > 0 && len(out) > limit {
-		cut := limit
-		for cut > 0 && !utf8.RuneStart(out[cut]) {
-			cut--
-		}
-		return string(out[:cut]) + "…[cut: " + strconv.Itoa(len(out)) + " bytes]"
+		return string(out[:runeCut(out, limit)]) + "…[cut: " + strconv.Itoa(len(out)) + " bytes]"
 	}
 	return string(out)
+}
+
+// runeCut is the largest length up to limit (< len(b)) that ends on a character boundary.
+func runeCut(b []byte, limit int) int {
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return cut
 }
 
 // mayHoldSecret reports whether a body may name a secret: it holds one of secretWords in

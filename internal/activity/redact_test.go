@@ -68,6 +68,11 @@ func TestRedactResponse(t *testing.T) {
 		want       string
 	}{
 		{"page kept, capped", page, 60, `{"Resources":[{"userName":"ü@example.com","active":true},{"…[cut: 17615 bytes]`},
+		{"secret past the cut", `{"a":"` + strings.Repeat("x", 100) + `","apiToken":"t"}`, 20, `{"a":"xxxxxxxxxxxxxx…[cut: 132 bytes]`},
+		{"secret name across the cut", `{"a":"x","apiToken":"` + strings.Repeat("t", 100) + `"}`, 12, `{"a":"x","ap…[cut: 33 bytes]`},
+		{"secret before the cut", `{"apiToken":"` + strings.Repeat("t", 100) + `","a":"` + strings.Repeat("x", 100) + `"}`, 30, `{"apiToken":"[redacted]","a":"…[cut: 132 bytes]`},
+		{"not UTF-8 past the cut", "{\"a\":\"" + strings.Repeat("x", 40) + "\xff\"}", 20, `{"a":"xxxxxxxxxxxxxx…[cut: 49 bytes]`},
+		{"not UTF-8 before the cut", "{\"a\":\"\xff" + strings.Repeat("x", 40) + "\"}", 20, "[body of 49 bytes: not JSON, not recorded]"},
 		{"secret redacted", `{"id":"1","apiToken":"t"}`, 1000, `{"id":"1","apiToken":"[redacted]"}`},
 		{"cut JSON naming a secret", `{"token":"t"`, 1000, "[body of 12 bytes: not JSON, not recorded]"},
 		{"not UTF-8", "{\"a\":\"\xff\"}", 1000, "[body of 9 bytes: not JSON, not recorded]"},
@@ -156,6 +161,12 @@ func FuzzRedactBody(f *testing.F) {
 				t.Fatalf("RedactBody(%q) = %s, want %s", body, got, want)
 			}
 			return
+		}
+		// A response is kept exactly as a request would be, whatever the cap.
+		for _, limit := range []int{0, 1, 7, len(body) / 2, len(body) - 1} {
+			if r, q := RedactResponse(body, 0, limit), RedactBody(body, 0, limit); r != q {
+				t.Fatalf("limit %d: RedactResponse(%s) = %s, RedactBody = %s", limit, body, r, q)
+			}
 		}
 		var out any
 		if err := json.Unmarshal([]byte(got), &out); err != nil {
