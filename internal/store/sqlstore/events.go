@@ -152,6 +152,7 @@ func claimNumbers(r runner, pending []pendingEvent) (map[string]int64, error) {
 	return last, nil
 }
 
+// tenantsOf is the set of the pending events' tenants.
 func tenantsOf(pending []pendingEvent) map[string]bool {
 	set := map[string]bool{}
 	for _, p := range pending {
@@ -175,7 +176,7 @@ func readCounters(r runner, tenants []string) (map[string]int64, error) {
 	q := "SELECT tenant_id, last_seq FROM event_counters WHERE tenant_id IN (" + placeholders(len(keys)) + ")"
 	query := r.dynQuery
 	if len(keys) <= 3 {
-		// A write's own events: one tenant and the feed of all, one prepared statement.
+		// One or two tenants and the feed of all (most numberings): a prepared statement.
 		query = r.query
 	}
 	rows, err := query(q, args...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/events"
+	"github.com/scimd/scimd/internal/roles"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/storetest"
@@ -355,6 +356,82 @@ func TestEventsNoGapVisible(t *testing.T) {
 			}
 			if seen != writers*each {
 				t.Errorf("read %d events, want %d", seen, writers*each)
+			}
+		})
+	}
+}
+
+// TestDefaultRolesChangeNumbersEveryTenant: a change of the default role configuration is
+// one write that derives the roles of every tenant without its own, so its events belong
+// to several tenants; each tenant's are numbered 1, 2, … in order and the feed of all
+// tenants has no gap, as for a write of one tenant.
+func TestDefaultRolesChangeNumbersEveryTenant(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := b.Open(t)
+			tenants := map[string]int{} // id → users in its group
+			for i, name := range []string{"acme", "globex", "initech"} {
+				tn, err := st.CreateTenant(ctx, store.Tenant{Name: name})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []string
+				for j := range i + 2 {
+					u, err := st.CreateUser(ctx, tn.ID, scim.Resource{"userName": fmt.Sprintf("u%d", j)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids = append(ids, u.ID)
+				}
+				if _, err := st.CreateGroup(ctx, tn.ID, scim.Resource{"displayName": "Staff"}, ids); err != nil {
+					t.Fatal(err)
+				}
+				tenants[tn.ID] = len(ids)
+			}
+			number(t, st)
+			before, err := st.Events(ctx, store.EventQuery{Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			validate := func(c roles.Config, inherited []roles.Role) error { return c.Validate(inherited) }
+			def := roles.Config{Mode: roles.ModeMulti, Roles: []roles.Role{{Name: "member"}}, Rules: []roles.Rule{{Group: "Staff", Role: "member"}}}
+			if _, err := st.SetRoleConfig(ctx, "", &def, validate); err != nil {
+				t.Fatal(err)
+			}
+			// The next writes number on from there, in every tenant and in the feed.
+			for id := range tenants {
+				if _, err := st.CreateUser(ctx, id, scim.Resource{"userName": "after"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			number(t, st)
+			all, err := st.Events(ctx, store.EventQuery{After: before.Next, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := map[string]int{}
+			for i, e := range all.Events {
+				if e.Pos != before.Next+int64(i)+1 {
+					t.Fatalf("event %d since the change has position %d, want %d", i, e.Pos, before.Next+int64(i)+1)
+				}
+				switch {
+				case e.Type == events.UserRolesChanged:
+					changed[e.Tenant]++
+				case e.Type != events.UserCreated || i < len(all.Events)-len(tenants):
+					t.Fatalf("event %d is %s", i, e.Type)
+				}
+			}
+			for id, n := range tenants {
+				if changed[id] != n {
+					t.Errorf("tenant %s: %d roles_changed events, want %d", id, changed[id], n)
+				}
+				evs, _ := readAll(t, st, id, 0)
+				for i, e := range evs {
+					if e.Seq != int64(i)+1 {
+						t.Fatalf("tenant %s: event %d has seq %d", id, i, e.Seq)
+					}
+				}
 			}
 		})
 	}
