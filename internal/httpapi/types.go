@@ -20,24 +20,7 @@ type resourceTypes struct {
 }
 
 func newResourceTypes(users, groups *scim.ResourceType) *resourceTypes {
-	return &resourceTypes{users: users, groups: groups, usersAssigning: withWritableRoles(users), usersDocRenderable: docRenderable(users)}
-}
-
-// withWritableRoles returns a copy of the User resource type whose "roles" attribute is
-// readWrite.
-func withWritableRoles(users *scim.ResourceType) *scim.ResourceType {
-	rt := *users
-	schema := *users.Schema
-	schema.Attributes = slices.Clone(schema.Attributes)
-	for i, a := range schema.Attributes {
-		if a.Name == "roles" {
-			writable := *a
-			writable.Mutability = scim.ReadWrite
-			schema.Attributes[i] = &writable
-		}
-	}
-	rt.Schema = &schema
-	return &rt
+	return &resourceTypes{users: users, groups: groups, usersAssigning: users.WithReadWrite("roles"), usersDocRenderable: docRenderable(users)}
 }
 
 // userTypeFor returns the User resource type a write with this body is checked against:

@@ -1,6 +1,9 @@
 package scim
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Schema URNs (RFC 7643 §8.7, RFC 7644 §3.1).
 const (
@@ -114,6 +117,23 @@ type ResourceType struct {
 	Description string
 	Schema      *Schema
 	Extensions  []SchemaExtension
+}
+
+// WithReadWrite returns a copy of the resource type whose top-level core attribute name is
+// readWrite (the User's "roles" for a tenant that takes role assignments); rt is unchanged.
+func (rt *ResourceType) WithReadWrite(name string) *ResourceType {
+	out := *rt
+	schema := *rt.Schema
+	schema.Attributes = slices.Clone(schema.Attributes)
+	for i, a := range schema.Attributes {
+		if a.Name == name {
+			writable := *a
+			writable.Mutability = ReadWrite
+			schema.Attributes[i] = &writable
+		}
+	}
+	out.Schema = &schema
+	return &out
 }
 
 // SchemaByURN returns the core schema or an extension with the given URN (case-insensitive).

@@ -235,7 +235,7 @@ func (s *Service) ImportTenant(ctx context.Context, r io.Reader, opts ImportOpti
 	}
 	// "roles" is taken as written: the store keeps the assignments or drops them by the
 	// target tenant's role configuration, as a SCIM create does.
-	users, groups := writableRoles(scim.NewUserResourceType()), scim.NewGroupResourceType()
+	users, groups := scim.NewUserResourceType().WithReadWrite("roles"), scim.NewGroupResourceType()
 	for _, e := range opts.Extensions {
 		if len(e.Tenants) > 0 && !slices.Contains(e.Tenants, t.Name) {
 			continue
@@ -295,22 +295,6 @@ func (s *Service) ImportTenant(ctx context.Context, r io.Reader, opts ImportOpti
 		return MoveSummary{}, err
 	}
 	return MoveSummary{Tenant: res.Tenant, Created: res.Created, Users: res.Users, Groups: res.Groups, Memberships: res.Memberships}, nil
-}
-
-// writableRoles returns a copy of the User resource type whose "roles" is readWrite.
-func writableRoles(users *scim.ResourceType) *scim.ResourceType {
-	rt := *users
-	schema := *users.Schema
-	schema.Attributes = slices.Clone(schema.Attributes)
-	for i, a := range schema.Attributes {
-		if a.Name == "roles" {
-			writable := *a
-			writable.Mutability = scim.ReadWrite
-			schema.Attributes[i] = &writable
-		}
-	}
-	rt.Schema = &schema
-	return &rt
 }
 
 // importMessage says what is wrong with the file without the HTTP status a SCIM error

@@ -576,29 +576,22 @@ func changeMembers(r runner, tenantID string, groupSeq int64, seqs []int64, add 
 				args = append(args, seq)
 			}
 		}
-		rows, err := r.query(q, args...)
+		seqs, err := scanSeqs(r.query(q, args...))
 		if err != nil {
 			return nil, fmt.Errorf("change members: %w", err)
 		}
-		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			changed = append(changed, seq)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		changed = append(changed, seqs...)
 	}
 	return changed, nil
 }
 
 // memberSeqs lists a group's members, sorted.
 func memberSeqs(r runner, tenantID string, groupSeq int64) ([]int64, error) {
-	rows, err := r.query("SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ? ORDER BY user_seq", tenantID, groupSeq)
+	return scanSeqs(r.query("SELECT user_seq FROM group_members WHERE tenant_id = ? AND group_seq = ? ORDER BY user_seq", tenantID, groupSeq))
+}
+
+// scanSeqs reads a query's one column of seqs and closes its rows.
+func scanSeqs(rows *sql.Rows, err error) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}

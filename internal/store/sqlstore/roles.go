@@ -673,20 +673,7 @@ func membersOfRemapped(r runner, tenantID string, a, b roles.Config) ([]int64, e
 
 // allUserSeqs returns the seqs of every user of the tenant, in order.
 func allUserSeqs(r runner, tenantID string) ([]int64, error) {
-	rows, err := r.query("SELECT seq FROM users WHERE tenant_id = ? ORDER BY seq", tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return nil, err
-		}
-		out = append(out, seq)
-	}
-	return out, rows.Err()
+	return scanSeqs(r.query("SELECT seq FROM users WHERE tenant_id = ? ORDER BY seq", tenantID))
 }
 
 // RoleCounts returns how many users hold each role the tenant's users hold.
